@@ -1,0 +1,40 @@
+//! p2pnode: a libp2p Kademlia DHT peer with an interactive terminal.
+//!
+//! A node joins (or creates) a Kademlia network over TCP and QUIC, serves
+//! the records other peers store on it, and lets a person or a script put and
+//! get values through a line-oriented command loop, or through `p2pnode ctl`
+//! from another process.
+//!
+//! # Layout
+//! - [`config`]: the command line (clap) and its validation into a [`config::Config`].
+//! - [`bootstrap`]: `P2P_REMOTE_HOST` / `--bootstrap` text into dial targets.
+//! - [`identity`]: the node's persistent ed25519 key in the data directory.
+//! - [`keys`]: how a user writes a record key (`text`, `hex:..`, `mh:..`).
+//! - [`network`]: the swarm: behaviour, transport, the `EventLoop` that owns
+//!   it and the cloneable [`network::Client`] that talks to it.
+//! - [`store`]: the record store behind Kademlia.
+//! - [`repl`]: command lines parsed into [`repl::Command`] and executed.
+//! - [`output`]: replies rendered as friendly text or one JSON object a line.
+//! - [`control`]: the local control socket used by `p2pnode ctl`.
+//! - [`terminal`]: stdin read on its own thread (line editing on a terminal).
+//! - [`app`]: running a node and `ctl`, for the thin `main.rs`.
+//! - [`error`]: the library's error types.
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+pub mod app;
+pub mod bootstrap;
+pub mod config;
+pub mod control;
+pub mod error;
+pub mod identity;
+pub mod keys;
+pub mod network;
+pub mod output;
+pub mod repl;
+pub mod store;
+pub mod terminal;
+
+pub use config::Config;
+pub use error::Error;
+pub use network::{Client, Node};

@@ -1,0 +1,92 @@
+//! The network side of a node: the swarm, the event loop that owns it, and
+//! the [`Client`] handle the rest of the program uses.
+
+// The derive macro generates an event enum without docs; its variants mirror the fields.
+#[allow(missing_docs)]
+pub mod behaviour;
+pub mod client;
+pub mod event_loop;
+mod peers;
+mod retry;
+pub mod transport;
+
+use std::time::Duration;
+
+use libp2p::{Multiaddr, PeerId};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tracing::{Instrument, info};
+
+pub use client::{Client, Quorum};
+pub use event_loop::EventLoop;
+pub use transport::Kind;
+
+use crate::config::Config;
+use crate::error::StartError;
+use crate::identity;
+use crate::store::Store;
+
+/// How long listeners may take to report their addresses at start.
+const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A running node: its handle, identity and real listen addresses.
+#[derive(Debug)]
+pub struct Node {
+    /// The handle to send commands with.
+    pub client: Client,
+    /// This node's peer ID.
+    pub peer_id: PeerId,
+    /// Listen addresses with `/p2p/<peer_id>`, real ports included.
+    pub listen_addrs: Vec<Multiaddr>,
+    task: JoinHandle<()>,
+}
+
+impl Node {
+    /// Starts a node with TCP + QUIC (or TCP + pnet); returns once it listens.
+    pub async fn spawn(config: Config) -> Result<Node, StartError> {
+        Self::spawn_with(config, Kind::Standard).await
+    }
+
+    /// Starts a node over the given transport kind.
+    pub async fn spawn_with(config: Config, kind: Kind) -> Result<Node, StartError> {
+        let key = if config.ephemeral {
+            libp2p::identity::Keypair::generate_ed25519()
+        } else {
+            identity::load_or_create(&config.data_dir)?
+        };
+        let peer_id = key.public().to_peer_id();
+        let store = Store::in_memory(peer_id, &config.limits);
+        let swarm = transport::build(key, store, &config, kind)?;
+        let (tx, rx) = mpsc::channel(client::COMMAND_CAPACITY);
+        let retries = retry::Retries::new(config.bootstrap.clone());
+        let mut event_loop = EventLoop::new(swarm, rx, config.limits, retries);
+        let span = tracing::info_span!("node", peer = %short(&peer_id));
+        let listen_addrs = event_loop
+            .listen(&config.listen, &config.announce, LISTEN_TIMEOUT)
+            .instrument(span.clone())
+            .await?;
+        if config.bootstrap.is_empty() {
+            info!(parent: &span, %peer_id, "no bootstrap peers: creating a new network");
+        } else {
+            info!(parent: &span, %peer_id, peers = config.bootstrap.len(), "joining through bootstrap peers");
+        }
+        let task = tokio::spawn(event_loop.run().instrument(span));
+        Ok(Node {
+            client: Client::new(tx),
+            peer_id,
+            listen_addrs,
+            task,
+        })
+    }
+
+    /// Waits until the event loop has stopped.
+    pub async fn stopped(&mut self) {
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// The last characters of a peer ID: enough to tell nodes apart in logs.
+pub fn short(peer: &PeerId) -> String {
+    let s = peer.to_string();
+    s[s.len().saturating_sub(6)..].to_string()
+}

@@ -1,0 +1,147 @@
+//! [`Retries`]: the bootstrap peers given by the user, dialled until they
+//! answer, with exponential backoff, so a node started before its neighbour
+//! (or while the network is down) keeps serving and joins when it can.
+
+use std::time::{Duration, Instant};
+
+use libp2p::Swarm;
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
+use libp2p::swarm::{ConnectionId, DialError};
+use tracing::{info, warn};
+
+use super::behaviour::Behaviour;
+use crate::bootstrap::Target;
+
+/// The first wait after a failed dial; doubled after each failure.
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+/// The longest wait between two dials of one bootstrap peer.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+#[derive(Debug)]
+enum State {
+    Waiting { next: Instant, backoff: Duration },
+    Dialing { id: ConnectionId, backoff: Duration },
+    Connected,
+}
+
+/// The bootstrap targets and where each one stands.
+#[derive(Debug)]
+pub struct Retries {
+    targets: Vec<(Target, State)>,
+}
+
+impl Retries {
+    /// All targets due for a dial now.
+    pub fn new(targets: Vec<Target>) -> Self {
+        let now = Instant::now();
+        Retries {
+            targets: targets
+                .into_iter()
+                .map(|t| {
+                    (
+                        t,
+                        State::Waiting {
+                            next: now,
+                            backoff: FIRST_BACKOFF,
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// Whether any bootstrap peer was configured.
+    pub fn has_targets(&self) -> bool {
+        !self.targets.is_empty()
+    }
+
+    /// Dials every target whose wait is over.
+    pub fn dial_due(&mut self, swarm: &mut Swarm<Behaviour>) {
+        let now = Instant::now();
+        for (target, state) in &mut self.targets {
+            let State::Waiting { next, backoff } = *state else {
+                continue;
+            };
+            if next > now {
+                continue;
+            }
+            let opts = match target.peer {
+                Some(peer) => {
+                    swarm
+                        .behaviour_mut()
+                        .kademlia
+                        .add_address(&peer, target.addr.clone());
+                    DialOpts::peer_id(peer)
+                        .addresses(vec![target.addr.clone()])
+                        .condition(PeerCondition::DisconnectedAndNotDialing)
+                        .build()
+                }
+                None => DialOpts::unknown_peer_id()
+                    .address(target.addr.clone())
+                    .build(),
+            };
+            let id = opts.connection_id();
+            match swarm.dial(opts) {
+                Ok(()) => *state = State::Dialing { id, backoff },
+                Err(DialError::DialPeerConditionFalse(_)) => {
+                    // Already connected (or dialling) to that peer.
+                    *state = State::Connected;
+                }
+                Err(e) => {
+                    warn!(peer = %target, error = %e, retry_in = ?backoff, "cannot dial bootstrap peer");
+                    *state = State::Waiting {
+                        next: now + backoff,
+                        backoff: (backoff * 2).min(MAX_BACKOFF),
+                    };
+                }
+            }
+        }
+    }
+
+    /// A connection was established; true when it was one of our dials.
+    pub fn connected(&mut self, id: ConnectionId) -> bool {
+        for (_, state) in &mut self.targets {
+            if matches!(state, State::Dialing { id: d, .. } if *d == id) {
+                *state = State::Connected;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// A dial failed; true when it was one of ours (and it is rescheduled).
+    pub fn failed(&mut self, id: ConnectionId, error: &str) -> bool {
+        for (target, state) in &mut self.targets {
+            if let State::Dialing { id: d, backoff } = *state
+                && d == id
+            {
+                warn!(peer = %target, error, retry_in = ?backoff, "bootstrap peer unreachable; the node keeps serving and retries");
+                *state = State::Waiting {
+                    next: Instant::now() + backoff,
+                    backoff: (backoff * 2).min(MAX_BACKOFF),
+                };
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Dials every target again now (lost all peers, or `bootstrap` asked).
+    pub fn reset(&mut self, swarm: &mut Swarm<Behaviour>) {
+        let now = Instant::now();
+        let mut any = false;
+        for (_, state) in &mut self.targets {
+            if !matches!(state, State::Dialing { .. }) {
+                *state = State::Waiting {
+                    next: now,
+                    backoff: FIRST_BACKOFF,
+                };
+                any = true;
+            }
+        }
+        if any {
+            info!("dialling bootstrap peers");
+            self.dial_due(swarm);
+        }
+    }
+}
