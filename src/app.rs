@@ -20,6 +20,7 @@ const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Runs a node until `quit`, EOF (unless `no_repl`), SIGINT or SIGTERM.
 pub async fn run_node(config: Config, format: Format, no_repl: bool) -> ExitCode {
     let data_dir = config.data_dir.clone();
+    let joining: Vec<String> = config.bootstrap.iter().map(ToString::to_string).collect();
     let control_socket = config.control_socket;
     let history = (!config.ephemeral).then(|| data_dir.join("history.txt"));
     if control_socket {
@@ -50,11 +51,17 @@ pub async fn run_node(config: Config, format: Format, no_repl: bool) -> ExitCode
     };
     let mut stdout = tokio::io::stdout();
     let banner = match format {
-        Format::Json => node
-            .listen_addrs
-            .iter()
-            .map(|a| listening_event(a) + "\n")
-            .collect::<String>(),
+        Format::Json => {
+            let mut s: String = node
+                .listen_addrs
+                .iter()
+                .map(|a| listening_event(a) + "\n")
+                .collect();
+            let mode = if joining.is_empty() { "create" } else { "join" };
+            s.push_str(&serde_json::json!({"event": "started", "peer_id": node.peer_id.to_string(), "mode": mode, "bootstrap": joining}).to_string());
+            s.push('\n');
+            s
+        }
         Format::Human => {
             let mut s = format!(
                 "p2pnode {} peer id {}\n",
@@ -63,6 +70,11 @@ pub async fn run_node(config: Config, format: Format, no_repl: bool) -> ExitCode
             );
             for a in &node.listen_addrs {
                 s.push_str(&format!("listening on {a}\n"));
+            }
+            if joining.is_empty() {
+                s.push_str("no bootstrap peers: this node creates a new network\n");
+            } else {
+                s.push_str(&format!("joining through {}\n", joining.join(", ")));
             }
             if !no_repl {
                 s.push_str("type 'help' for commands\n");

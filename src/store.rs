@@ -24,7 +24,9 @@ impl Store {
     pub fn in_memory(local: PeerId, limits: &Limits) -> Self {
         let config = MemoryStoreConfig {
             max_records: limits.max_records,
-            max_value_bytes: limits.max_value_bytes,
+            // MemoryStore refuses values of `len >= max_value_bytes`; our
+            // limit is inclusive (a value of exactly the limit is accepted).
+            max_value_bytes: limits.max_value_bytes + 1,
             max_provided_keys: limits.max_provider_keys,
             max_providers_per_key: libp2p::kad::K_VALUE.get(),
         };
