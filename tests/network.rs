@@ -33,7 +33,9 @@ fn five_nodes_join_through_every_form_of_p2p_remote_host() {
     ];
     let mut nodes = vec![seed];
     for form in forms {
-        nodes.push(NodeProc::start(Opts::default().env("P2P_REMOTE_HOST", form)));
+        nodes.push(NodeProc::start(
+            Opts::default().env("P2P_REMOTE_HOST", form),
+        ));
     }
     // Every node learns all four others.
     for n in nodes.iter_mut() {
@@ -41,7 +43,10 @@ fn five_nodes_join_through_every_form_of_p2p_remote_host() {
     }
     let put = nodes[2].cmd("put greeting hello big world");
     assert_ok(&put);
-    assert_eq!(put["replicated"], 4, "all four others are among the k closest: {put}");
+    assert_eq!(
+        put["replicated"], 4,
+        "all four others are among the k closest: {put}"
+    );
     for (i, n) in nodes.iter_mut().enumerate() {
         let got = n.cmd("get greeting");
         assert_ok(&got);
@@ -54,7 +59,10 @@ fn five_nodes_join_through_every_form_of_p2p_remote_host() {
     let got = late.cmd("get greeting");
     assert_ok(&got);
     assert_eq!(got["value"], "hello big world");
-    assert_ne!(got["from"], "local", "the late node must have asked the network: {got}");
+    assert_ne!(
+        got["from"], "local",
+        "the late node must have asked the network: {got}"
+    );
     assert!(got["peers_queried"].as_u64().unwrap() >= 1, "{got}");
 }
 
@@ -71,7 +79,10 @@ fn first_node_creates_and_reports_it() {
     // An explicit quorum that cannot be met is reported as a failure, honestly.
     let q = solo.cmd("put k2 v --quorum 1");
     assert_eq!(q["ok"], false, "{q}");
-    assert!(q["error"].as_str().unwrap().contains("stored locally"), "{q}");
+    assert!(
+        q["error"].as_str().unwrap().contains("stored locally"),
+        "{q}"
+    );
 }
 
 #[test]
@@ -82,7 +93,9 @@ fn quic_only_network() {
     assert!(seed_addr.contains("/quic-v1/"), "{seed_addr}");
     let mut nodes = vec![seed];
     for _ in 0..3 {
-        nodes.push(NodeProc::start(Opts::default().listen(quic).bootstrap(seed_addr.clone())));
+        nodes.push(NodeProc::start(
+            Opts::default().listen(quic).bootstrap(seed_addr.clone()),
+        ));
     }
     for n in nodes.iter_mut() {
         n.wait_routing(3, SETTLE);
@@ -94,7 +107,10 @@ fn quic_only_network() {
     let peers = nodes[3].cmd("peers");
     for p in peers["peers"].as_array().unwrap() {
         for a in p["addrs"].as_array().unwrap() {
-            assert!(a.as_str().unwrap().contains("quic-v1"), "non-QUIC connection: {a}");
+            assert!(
+                a.as_str().unwrap().contains("quic-v1"),
+                "non-QUIC connection: {a}"
+            );
         }
     }
 }
@@ -136,7 +152,12 @@ fn bad_input_gets_one_line_errors_and_the_node_keeps_working() {
 #[test]
 fn bad_bootstrap_address_is_refused_at_start() {
     let out = std::process::Command::new(common::binary())
-        .args(["--listen", "/ip4/127.0.0.1/tcp/0", "--ephemeral", "--data-dir"])
+        .args([
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--ephemeral",
+            "--data-dir",
+        ])
         .arg(tempfile::tempdir().unwrap().path())
         .env("P2P_REMOTE_HOST", "node1, /ip4/bogus/tcp/1")
         .stdin(std::process::Stdio::null())
@@ -151,13 +172,20 @@ fn bad_bootstrap_address_is_refused_at_start() {
 #[test]
 fn unreachable_bootstrap_peer_is_retried_while_the_node_serves() {
     // Take a free port, then free it: nobody listens there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut n = NodeProc::start(Opts::default().env("P2P_REMOTE_HOST", format!("127.0.0.1:{port}")));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut n =
+        NodeProc::start(Opts::default().env("P2P_REMOTE_HOST", format!("127.0.0.1:{port}")));
     assert_ok(&n.cmd("put local-only fine"));
     assert_eq!(n.cmd("get local-only")["value"], "fine");
     // When the peer comes up on that port, the node joins it by itself.
     let mut later = NodeProc::start(Opts::default().listen(format!("/ip4/127.0.0.1/tcp/{port}")));
-    n.wait_for("peers", Duration::from_secs(40), |v| v["count"].as_u64().unwrap_or(0) >= 1);
+    n.wait_for("peers", Duration::from_secs(40), |v| {
+        v["count"].as_u64().unwrap_or(0) >= 1
+    });
     later.wait_routing(1, SETTLE);
 }
 
@@ -169,7 +197,10 @@ fn identity_survives_restart_and_a_corrupt_key_is_named() {
         let mut n = NodeProc::start(Opts::default().data_dir(&data));
         let id = n.peer_id.clone();
         n.send("quit");
-        assert!(n.wait_exit(Duration::from_secs(15)).is_some_and(|s| s.success()));
+        assert!(
+            n.wait_exit(Duration::from_secs(15))
+                .is_some_and(|s| s.success())
+        );
         id
     };
     let again = NodeProc::start(Opts::default().data_dir(&data));
@@ -190,11 +221,17 @@ fn identity_survives_restart_and_a_corrupt_key_is_named() {
 #[test]
 fn eof_and_quit_shut_down_promptly() {
     let mut a = NodeProc::start(Opts::default());
-    let status = a.close_stdin_and_wait(Duration::from_secs(15)).expect("exit after EOF");
+    let status = a
+        .close_stdin_and_wait(Duration::from_secs(15))
+        .expect("exit after EOF");
     assert!(status.success());
     let mut b = NodeProc::start(Opts::default());
     assert_eq!(b.cmd("quit")["cmd"], "quit");
-    assert!(b.wait_exit(Duration::from_secs(15)).expect("exit after quit").success());
+    assert!(
+        b.wait_exit(Duration::from_secs(15))
+            .expect("exit after quit")
+            .success()
+    );
 }
 
 #[test]

@@ -79,17 +79,26 @@ impl NodeProc {
         };
         let mut cmd = Command::new(binary());
         cmd.arg("--json").arg("--data-dir").arg(&data_dir);
-        let listen = if opts.listen.is_empty() { vec!["/ip4/127.0.0.1/tcp/0".to_string()] } else { opts.listen.clone() };
+        let listen = if opts.listen.is_empty() {
+            vec!["/ip4/127.0.0.1/tcp/0".to_string()]
+        } else {
+            opts.listen.clone()
+        };
         for l in &listen {
             cmd.arg("--listen").arg(l);
         }
         cmd.args(&opts.args);
         cmd.env_remove("P2P_REMOTE_HOST");
-        cmd.env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()));
+        cmd.env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+        );
         for (k, v) in &opts.env {
             cmd.env(k, v);
         }
-        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit());
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
         let mut child = cmd.spawn().expect("spawn p2pnode");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
@@ -102,16 +111,31 @@ impl NodeProc {
             }
         });
         let stdin = child.stdin.take();
-        let mut node = NodeProc { child, stdin, lines: rx, addrs: Vec::new(), peer_id: String::new(), data_dir, _tmp: tmp };
+        let mut node = NodeProc {
+            child,
+            stdin,
+            lines: rx,
+            addrs: Vec::new(),
+            peer_id: String::new(),
+            data_dir,
+            _tmp: tmp,
+        };
         // One listening event per listener at least; all arrive before any reply.
         let deadline = Instant::now() + Duration::from_secs(20);
         while node.addrs.len() < listen.len() {
-            let v = node.next_json(deadline).unwrap_or_else(|| panic!("node did not report listening addresses"));
+            let v = node
+                .next_json(deadline)
+                .unwrap_or_else(|| panic!("node did not report listening addresses"));
             if v["event"] == "listening" {
-                node.addrs.push(v["addr"].as_str().expect("addr").to_string());
+                node.addrs
+                    .push(v["addr"].as_str().expect("addr").to_string());
             }
         }
-        node.peer_id = node.addrs[0].rsplit('/').next().expect("peer id").to_string();
+        node.peer_id = node.addrs[0]
+            .rsplit('/')
+            .next()
+            .expect("peer id")
+            .to_string();
         node
     }
 
@@ -139,7 +163,9 @@ impl NodeProc {
         self.send(line);
         let deadline = Instant::now() + REPLY_TIMEOUT;
         loop {
-            let v = self.next_json(deadline).unwrap_or_else(|| panic!("no answer to '{line}' within {REPLY_TIMEOUT:?}"));
+            let v = self
+                .next_json(deadline)
+                .unwrap_or_else(|| panic!("no answer to '{line}' within {REPLY_TIMEOUT:?}"));
             if v.get("cmd").is_some() {
                 return v;
             }
@@ -147,14 +173,22 @@ impl NodeProc {
     }
 
     /// Repeats `line` until `pred` holds on its answer, within `timeout`.
-    pub fn wait_for(&mut self, line: &str, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+    pub fn wait_for(
+        &mut self,
+        line: &str,
+        timeout: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value {
         let deadline = Instant::now() + timeout;
         loop {
             let v = self.cmd(line);
             if pred(&v) {
                 return v;
             }
-            assert!(Instant::now() < deadline, "condition on '{line}' not met within {timeout:?}; last answer: {v}");
+            assert!(
+                Instant::now() < deadline,
+                "condition on '{line}' not met within {timeout:?}; last answer: {v}"
+            );
             // Pace the polling; the bound above, not this pause, is the wait.
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -167,7 +201,10 @@ impl NodeProc {
 
     /// The first TCP listen address.
     pub fn tcp_addr(&self) -> &str {
-        self.addrs.iter().find(|a| a.contains("/tcp/")).expect("a tcp address")
+        self.addrs
+            .iter()
+            .find(|a| a.contains("/tcp/"))
+            .expect("a tcp address")
     }
 
     /// The TCP port.
@@ -200,7 +237,10 @@ impl NodeProc {
 
     /// Sends a signal (e.g. "TERM", "KILL") to the process.
     pub fn signal(&self, sig: &str) {
-        let _ = Command::new("kill").arg(format!("-{sig}")).arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.child.id().to_string())
+            .status();
     }
 }
 
