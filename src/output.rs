@@ -225,6 +225,7 @@ impl Reply {
                 "queries_started": s.queries_started,
                 "requests_served": s.requests_served,
                 "records_refused": s.records_refused,
+                "unflushed": s.unflushed,
                 "uptime_secs": s.uptime_secs,
             }),
             Ok(Body::Help) => json!({

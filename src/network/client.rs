@@ -144,6 +144,9 @@ pub struct Stats {
     pub requests_served: u64,
     /// Records pushed by peers that were refused (limits, validation).
     pub records_refused: u64,
+    /// Keys whose latest state is not yet written to the record store's
+    /// database (committed every tick; 0 for an in-memory store).
+    pub unflushed: usize,
     /// Seconds since start.
     pub uptime_secs: u64,
 }

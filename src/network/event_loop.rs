@@ -4,7 +4,7 @@
 //! network (identify feeds addresses into Kademlia, bootstrap peers are
 //! retried with backoff, inbound records are validated before storing).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -30,6 +30,16 @@ use crate::store::Store;
 
 /// How often the loop looks at timers (bootstrap retries, store flushes).
 const TICK: Duration = Duration::from_millis(500);
+
+/// How many restored records (or provided keys) one tick republishes, so a
+/// large store does not start thousands of queries at once.
+const REPUBLISH_PER_TICK: usize = 16;
+
+/// Something this node published before it was restarted.
+enum Restored {
+    Record(Record),
+    Provider(RecordKey),
+}
 
 struct PendingPut {
     reply: oneshot::Sender<Result<PutReport, Error>>,
@@ -70,15 +80,26 @@ pub struct EventLoop {
     pending_bootstrap: HashMap<QueryId, Vec<oneshot::Sender<Result<usize, Error>>>>,
     pending_dial: HashMap<ConnectionId, oneshot::Sender<Result<PeerId, Error>>>,
     stats: Stats,
+    /// What the store held from this node's own publishing at start:
+    /// republished once the node has joined (its first bootstrap finished).
+    restored: VecDeque<Restored>,
+    joined: bool,
 }
 
 impl EventLoop {
     pub(crate) fn new(
-        swarm: Swarm<Behaviour>,
+        mut swarm: Swarm<Behaviour>,
         commands: mpsc::Receiver<Command>,
         limits: Limits,
         retries: Retries,
     ) -> Self {
+        let store = swarm.behaviour_mut().kademlia.store_mut();
+        let restored: VecDeque<Restored> = store
+            .originated()
+            .into_iter()
+            .map(Restored::Record)
+            .chain(store.provided_keys().into_iter().map(Restored::Provider))
+            .collect();
         EventLoop {
             swarm,
             commands,
@@ -94,6 +115,8 @@ impl EventLoop {
             pending_bootstrap: HashMap::new(),
             pending_dial: HashMap::new(),
             stats: Stats::default(),
+            restored,
+            joined: false,
         }
     }
 
@@ -109,9 +132,12 @@ impl EventLoop {
             let id = self
                 .swarm
                 .listen_on(addr.clone())
-                .map_err(|e| StartError::Listen {
-                    addr: addr.to_string(),
-                    reason: error_chain(&e),
+                .map_err(|e| {
+                    let mut reason = error_chain(&e).trim_start_matches([':', ' ']).to_string();
+                    if reason.contains("in use") {
+                        reason.push_str(" (another node on this port? pick one with --port or --listen)");
+                    }
+                    StartError::Listen { addr: addr.to_string(), reason }
                 })?;
             self.pending_listen.insert(id);
         }
@@ -184,6 +210,27 @@ impl EventLoop {
 
     fn on_tick(&mut self) {
         self.retries.dial_due(&mut self.swarm);
+        self.kad().store_mut().flush_logged();
+        if self.joined && !self.restored.is_empty() {
+            self.republish_restored();
+        }
+    }
+
+    /// Announces again, a few per tick, the records and provider records
+    /// this node published before it was restarted: the network may have
+    /// dropped them while it was away.
+    fn republish_restored(&mut self) {
+        for _ in 0..REPUBLISH_PER_TICK {
+            let started = match self.restored.pop_front() {
+                None => return,
+                Some(Restored::Record(r)) => self.kad().put_record(r, kad::Quorum::One).map(drop),
+                Some(Restored::Provider(key)) => self.kad().start_providing(key).map(drop),
+            };
+            match started {
+                Ok(()) => self.stats.queries_started += 1,
+                Err(e) => warn!(error = %e, "cannot republish a restored record"),
+            }
+        }
     }
 
     fn kad(&mut self) -> &mut kad::Behaviour<Store> {
@@ -366,6 +413,7 @@ impl EventLoop {
                 s.routing_table = self.kad().kbuckets().map(|b| b.num_entries()).sum();
                 s.records = self.kad().store_mut().record_count();
                 s.provided = self.kad().store_mut().provided_count();
+                s.unflushed = self.kad().store_mut().unflushed();
                 s.uptime_secs = self.started.elapsed().as_secs();
                 let _ = reply.send(s);
             }
@@ -641,6 +689,16 @@ impl EventLoop {
                     }
                 }
                 debug!(ok = result.is_ok(), "bootstrap finished");
+                if !self.joined
+                    && !self.restored.is_empty()
+                    && self.kad().kbuckets().any(|b| b.num_entries() > 0)
+                {
+                    info!(
+                        count = self.restored.len(),
+                        "joined: republishing what this node published before its restart"
+                    );
+                    self.joined = true;
+                }
             }
             other => trace!(result = ?other, "query progressed"),
         }
@@ -735,7 +793,7 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut source = e.source();
     while let Some(inner) = source {
         let text = inner.to_string();
-        if !s.contains(&text) {
+        if !text.is_empty() && !s.contains(&text) {
             s.push_str(": ");
             s.push_str(&text);
         }

@@ -55,7 +55,11 @@ impl Node {
             identity::load_or_create(&config.data_dir)?
         };
         let peer_id = key.public().to_peer_id();
-        let store = Store::in_memory(peer_id, &config.limits);
+        let store = if config.ephemeral {
+            Store::in_memory(peer_id, &config.limits)
+        } else {
+            Store::open(&config.data_dir, peer_id, &config.limits)?
+        };
         let swarm = transport::build(key, store, &config, kind)?;
         let (tx, rx) = mpsc::channel(client::COMMAND_CAPACITY);
         let retries = retry::Retries::new(config.bootstrap.clone());
