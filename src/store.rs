@@ -329,13 +329,14 @@ fn open_error(e: redb::DatabaseError) -> String {
         redb::DatabaseError::Storage(redb::StorageError::Corrupted(why)) => {
             format!("corrupt ({why}); move the file away to start with an empty store")
         }
-        other => {
-            let text = other.to_string();
-            // redb names a file that is not a database "invalid" or a bad header.
+        redb::DatabaseError::Storage(redb::StorageError::Io(e))
+            if e.kind() == std::io::ErrorKind::InvalidData =>
+        {
             format!(
-                "cannot open ({text}); if the file is damaged, move it away to start with an empty store"
+                "corrupt or not a record store ({e}); move the file away to start with an empty store"
             )
         }
+        other => format!("cannot open: {other}"),
     }
 }
 

@@ -1,0 +1,188 @@
+//! Persistence of the record store across restarts, graceful shutdown on
+//! SIGTERM and Ctrl-D, crash safety (SIGKILL), and clear errors for a
+//! locked or corrupt database. Real processes on 127.0.0.1.
+
+mod common;
+mod support;
+
+use std::time::{Duration, Instant};
+
+use common::{NodeProc, Opts};
+use support::*;
+
+fn restart(dir: &std::path::Path, bootstrap: Option<&str>) -> NodeProc {
+    let mut opts = Opts::default().data_dir(dir);
+    if let Some(b) = bootstrap {
+        opts = opts.bootstrap(b);
+    }
+    NodeProc::start(opts)
+}
+
+#[test]
+fn sigterm_flushes_and_a_restart_keeps_peer_id_records_and_providers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("b");
+    let mut a = NodeProc::start(Opts::default());
+    let seed = a.tcp_addr().to_string();
+    let mut b = restart(&dir, Some(&seed));
+    b.wait_routing(1, SETTLE);
+    a.wait_routing(1, SETTLE);
+    for i in 0..5 {
+        assert_ok(&b.cmd(&format!("put own-{i} value from b {i}")));
+        assert_ok(&a.cmd(&format!("put theirs-{i} value from a {i}")));
+    }
+    assert_ok(&b.cmd("provide served-by-b"));
+    b.wait_for("stats", SETTLE, |v| v["records"] == 10);
+    let peer = b.peer_id.clone();
+
+    let t = Instant::now();
+    b.signal("TERM");
+    let status = b.wait_exit(SHUTDOWN_BOUND).expect("exit after SIGTERM");
+    let took = t.elapsed();
+    eprintln!("SIGTERM to exit: {took:?}");
+    assert!(status.success(), "{status:?}");
+
+    let mut b = restart(&dir, Some(&seed));
+    assert_eq!(b.peer_id, peer, "same identity after restart");
+    let s = b.cmd("stats");
+    assert_eq!(s["records"], 10, "{s}");
+    assert_eq!(s["provided"], 1, "{s}");
+    for i in 0..5 {
+        let v = b.cmd(&format!("get theirs-{i}"));
+        assert_ok(&v);
+        assert_eq!(v["from"], "local", "{v}");
+        assert_eq!(v["value"], format!("value from a {i}"));
+    }
+    // Its provider record is announced again once it has joined.
+    b.wait_routing(1, SETTLE);
+    a.wait_for("providers served-by-b", SETTLE, |v| {
+        v["providers"]
+            .as_array()
+            .is_some_and(|p| p.iter().any(|x| *x == *peer))
+    });
+}
+
+#[test]
+fn ctrl_d_shuts_down_in_bounded_time_with_records_persisted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("n");
+    let mut n = restart(&dir, None);
+    for i in 0..3 {
+        assert_ok(&n.cmd(&format!("put k{i} v{i}")));
+    }
+    let t = Instant::now();
+    let status = n
+        .close_stdin_and_wait(SHUTDOWN_BOUND)
+        .expect("exit after EOF");
+    eprintln!("EOF to exit: {:?}", t.elapsed());
+    assert!(status.success(), "{status:?}");
+    let mut n = restart(&dir, None);
+    assert_eq!(stat(&mut n, "records"), 3);
+    let v = n.cmd("get k2");
+    assert_eq!(v["value"], "v2", "{v}");
+}
+
+#[test]
+fn sigkill_keeps_acknowledged_puts_and_flushed_records() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("b");
+    let mut a = NodeProc::start(Opts::default());
+    let seed = a.tcp_addr().to_string();
+    let mut b = restart(&dir, Some(&seed));
+    b.wait_routing(1, SETTLE);
+    a.wait_routing(1, SETTLE);
+    for i in 0..5 {
+        assert_ok(&a.cmd(&format!("put pushed-{i} {i}")));
+    }
+    b.wait_for("stats", SETTLE, |v| v["records"] == 5);
+    // Records pushed by peers are committed every tick: wait for it.
+    wait_flushed(&mut b);
+    // A put this node originates is committed before it is acknowledged:
+    // kill right after the answer.
+    assert_ok(&b.cmd("put mine acknowledged"));
+    b.signal("KILL");
+    b.wait_exit(SHUTDOWN_BOUND).expect("killed");
+
+    let mut b = restart(&dir, Some(&seed));
+    assert_eq!(stat(&mut b, "records"), 6);
+    let v = b.cmd("get mine");
+    assert_eq!(v["from"], "local", "{v}");
+    assert_eq!(v["value"], "acknowledged");
+}
+
+#[test]
+fn a_restarted_node_republishes_what_it_published() {
+    // B publishes while alone, then stops; it restarts joining A's network,
+    // which has never seen the record: B's restart must push it there (the
+    // periodic republication is 22 h away).
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("b");
+    let mut b = restart(&dir, None);
+    assert_ok(&b.cmd("put traveller from-before-the-restart"));
+    b.signal("TERM");
+    b.wait_exit(SHUTDOWN_BOUND).expect("exit");
+
+    let mut a = NodeProc::start(Opts::default());
+    let seed = a.tcp_addr().to_string();
+    let mut c = join(&a, &[]);
+    c.wait_routing(1, SETTLE);
+    let started = Instant::now();
+    let _b = restart(&dir, Some(&seed));
+    for n in [&mut a, &mut c] {
+        n.wait_for("get traveller", SETTLE, |v| v["from"] == "local");
+    }
+    eprintln!(
+        "restored record on the network {:?} after restart",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_second_node_on_the_same_data_directory_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("n");
+    let _n = restart(&dir, None);
+    let (code, err) = run_to_exit(&["--listen", "/ip4/127.0.0.1/tcp/0"], &dir);
+    assert_eq!(code, Some(1), "{err}");
+    let line = err.lines().find(|l| l.starts_with("error:")).expect(&err);
+    assert!(line.contains("another node is already running"), "{err}");
+    assert!(line.contains(&dir.display().to_string()), "{err}");
+}
+
+#[test]
+fn a_corrupt_database_stops_the_start_with_the_file_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("n");
+    {
+        let mut n = restart(&dir, None);
+        assert_ok(&n.cmd("put k v"));
+        n.close_stdin_and_wait(SHUTDOWN_BOUND).expect("exit");
+    }
+    let db = dir.join("records.redb");
+    let mut bytes = std::fs::read(&db).unwrap();
+    for b in bytes.iter_mut().take(4096) {
+        *b ^= 0xa5;
+    }
+    std::fs::write(&db, &bytes).unwrap();
+    let (code, err) = run_to_exit(&["--listen", "/ip4/127.0.0.1/tcp/0"], &dir);
+    assert_eq!(code, Some(1), "{err}");
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{err}");
+    assert!(errors[0].contains(&db.display().to_string()), "{err}");
+    // The damaged file is left for the user to inspect, not replaced.
+    assert_eq!(std::fs::read(&db).unwrap(), bytes);
+}
+
+#[test]
+fn ephemeral_nodes_keep_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("n");
+    let mut n = NodeProc::start(Opts::default().data_dir(&dir).arg("--ephemeral"));
+    let first = n.peer_id.clone();
+    assert_ok(&n.cmd("put k v"));
+    n.close_stdin_and_wait(SHUTDOWN_BOUND).expect("exit");
+    let mut n = NodeProc::start(Opts::default().data_dir(&dir).arg("--ephemeral"));
+    assert_ne!(n.peer_id, first);
+    assert_eq!(stat(&mut n, "records"), 0);
+    assert!(!dir.join("records.redb").exists());
+}
