@@ -36,6 +36,18 @@ pub fn wait_flushed(node: &mut NodeProc) {
     node.wait_for("stats", Duration::from_secs(10), |v| v["unflushed"] == 0);
 }
 
+/// The answer to a line sent earlier with `send` (so several nodes can
+/// work at once).
+pub fn reply(node: &mut NodeProc) -> Value {
+    let deadline = Instant::now() + crate::common::REPLY_TIMEOUT;
+    loop {
+        let v = node.next_json(deadline).expect("an answer in time");
+        if v.get("cmd").is_some() {
+            return v;
+        }
+    }
+}
+
 /// Starts a node joining through `seed`'s TCP address with extra args.
 pub fn join(seed: &NodeProc, args: &[&str]) -> NodeProc {
     let mut opts = Opts::default().bootstrap(seed.tcp_addr());

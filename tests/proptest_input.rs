@@ -1,0 +1,347 @@
+//! Property tests for everything that parses untrusted input: command
+//! lines (`repl::Command`), bootstrap addresses (`bootstrap::Target`), user
+//! keys (`keys::parse`) and the record store's on-disk format
+//! (`store::codec`). Garbage must be an error, never a panic; valid input
+//! must round-trip.
+//!
+//! Budget: `PROPTEST_CASES` (default 2048 per property) — a few seconds in all.
+
+use std::num::NonZeroUsize;
+use std::str::FromStr;
+use std::time::Duration;
+
+use libp2p::kad::{ProviderRecord, Record, RecordKey};
+use libp2p::{Multiaddr, PeerId};
+use p2pnode::bootstrap::{self, Target};
+use p2pnode::keys;
+use p2pnode::network::Quorum;
+use p2pnode::repl::Command;
+use p2pnode::store::codec::{self, Clock};
+use proptest::prelude::*;
+
+fn config() -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2048);
+    ProptestConfig {
+        cases,
+        // Failures print their minimal input; don't write files into the tree.
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+fn peer(seed: [u8; 32]) -> PeerId {
+    libp2p::identity::Keypair::ed25519_from_bytes(seed)
+        .expect("any 32 bytes are an ed25519 secret")
+        .public()
+        .to_peer_id()
+}
+
+// ---- command lines ----
+
+fn quorum() -> impl Strategy<Value = Quorum> {
+    prop_oneof![
+        Just(Quorum::Default),
+        Just(Quorum::All),
+        (1usize..10_000).prop_map(|n| Quorum::N(NonZeroUsize::new(n).expect("n >= 1"))),
+    ]
+}
+
+fn quorum_suffix(q: Quorum) -> String {
+    match q {
+        Quorum::Default => String::new(),
+        Quorum::All => " --quorum all".into(),
+        Quorum::N(n) => format!(" --quorum {n}"),
+    }
+}
+
+fn user_key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-zA-Z0-9_./-]{1,24}",
+        "hex:([0-9a-f]{2}){1,8}",
+        "mh:[a-z0-9]{0,12}",
+    ]
+}
+
+/// A value as a user types it: the rest of the line, no line breaks, and
+/// nothing that reads as a `--quorum` option.
+fn user_value() -> impl Strategy<Value = String> {
+    "[^\r\n]{1,40}".prop_filter("no --quorum inside", |v| !v.contains("--quorum"))
+}
+
+fn target() -> impl Strategy<Value = Target> {
+    let ip = prop_oneof![
+        any::<[u8; 4]>().prop_map(|b| format!("{}.{}.{}.{}", b[0], b[1], b[2], b[3])),
+        any::<[u16; 8]>().prop_map(|s| format!("[{}]", std::net::Ipv6Addr::from(s))),
+        "[a-z][a-z0-9-]{0,15}(\\.[a-z]{2,6}){0,2}",
+    ];
+    (ip, 1u16.., proptest::option::of(any::<[u8; 32]>())).prop_map(|(host, port, id)| {
+        let mut text = format!("{host}:{port}");
+        if let Some(seed) = id {
+            text.push_str(&format!("/p2p/{}", peer(seed)));
+        }
+        Target::from_str(&text).unwrap_or_else(|e| panic!("{text}: {e}"))
+    })
+}
+
+fn command() -> impl Strategy<Value = Command> {
+    prop_oneof![
+        (user_key(), user_value(), quorum())
+            .prop_map(|(key, value, quorum)| {
+                // Before an option, trailing blanks of the value are separators.
+                let value = if quorum == Quorum::Default {
+                    value
+                } else {
+                    value.trim_end().to_string()
+                };
+                Command::Put { key, value, quorum }
+            })
+            .prop_filter(
+                "a value",
+                |c| !matches!(c, Command::Put { value, .. } if value.is_empty())
+            ),
+        (user_key(), quorum()).prop_map(|(key, quorum)| Command::Get { key, quorum }),
+        user_key().prop_map(|key| Command::Provide { key }),
+        user_key().prop_map(|key| Command::Providers { key }),
+        user_key().prop_map(|key| Command::Closest { key }),
+        target().prop_map(|target| Command::Dial { target }),
+        Just(Command::Peers),
+        Just(Command::Id),
+        Just(Command::Routing),
+        Just(Command::Bootstrap),
+        Just(Command::Stats),
+        Just(Command::Help),
+        Just(Command::Quit),
+    ]
+}
+
+/// The command line a user would type for `c`.
+fn line(c: &Command) -> String {
+    match c {
+        Command::Put { key, value, quorum } => {
+            format!("put {key} {value}{}", quorum_suffix(*quorum))
+        }
+        Command::Get { key, quorum } => format!("get {key}{}", quorum_suffix(*quorum)),
+        Command::Provide { key } | Command::Providers { key } | Command::Closest { key } => {
+            format!("{} {key}", c.name())
+        }
+        Command::Dial { target } => format!("dial {target}"),
+        other => other.name().to_string(),
+    }
+}
+
+fn command_ish_line() -> impl Strategy<Value = String> {
+    let word = prop_oneof![
+        Just("put"),
+        Just("get"),
+        Just("provide"),
+        Just("providers"),
+        Just("closest"),
+        Just("dial"),
+        Just("peers"),
+        Just("help"),
+        Just("quit"),
+        Just("PUT"),
+        Just(""),
+    ];
+    let tail = prop_oneof![
+        ".{0,60}",
+        "( |\t|--quorum|all|0|-1|18446744073709551616|hex:|mh:|/p2p/|/ip4/|k|v){0,12}",
+    ];
+    (word, tail).prop_map(|(w, t)| format!("{w}{t}"))
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn command_parsing_never_panics(text in any::<String>()) {
+        let _ = Command::from_str(&text);
+    }
+
+    #[test]
+    fn command_like_lines_never_panic_and_errors_are_one_line(text in command_ish_line()) {
+        if let Err(e) = Command::from_str(&text) {
+            prop_assert!(!e.message.contains('\n'), "{:?}", e.message);
+        }
+    }
+
+    #[test]
+    fn commands_round_trip_through_their_line(c in command()) {
+        let text = line(&c);
+        let back = Command::from_str(&text);
+        prop_assert_eq!(back, Ok(c), "line: {:?}", text);
+    }
+
+    #[test]
+    fn key_parsing_never_panics(text in any::<String>()) {
+        if let Ok(key) = keys::parse(&text) {
+            // What is shown for a key reads back as the same key.
+            prop_assert_eq!(keys::parse(&keys::display(&key)), Ok(key));
+        }
+    }
+}
+
+// ---- bootstrap addresses ----
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn bootstrap_parsing_never_panics(text in any::<String>()) {
+        let _ = Target::from_str(&text);
+        let _ = bootstrap::parse_list(&text);
+    }
+
+    #[test]
+    fn multiaddr_like_bootstrap_text_never_panics(
+        text in "(/(ip4|ip6|dns|dns4|tcp|udp|quic-v1|p2p|p2p-circuit|[a-z0-9.:]{0,12})){0,8}"
+    ) {
+        let _ = Target::from_str(&text);
+    }
+
+    #[test]
+    fn targets_round_trip_through_their_address(t in target()) {
+        let text = t.to_string();
+        prop_assert_eq!(Target::from_str(&text), Ok(t), "{}", text);
+    }
+
+    #[test]
+    fn target_lists_keep_every_entry(ts in proptest::collection::vec(target(), 0..6), sep in "[, ]{1,3}") {
+        let text: Vec<String> = ts.iter().map(ToString::to_string).collect();
+        let parsed = bootstrap::parse_list(&text.join(&sep));
+        prop_assert_eq!(parsed, Ok(ts));
+    }
+}
+
+// ---- the record store's format ----
+
+/// A record's parts; its expiry is an offset from the clock the test reads.
+type Parts = (Vec<u8>, Vec<u8>, Option<[u8; 32]>, Option<u64>);
+
+fn record_parts() -> impl Strategy<Value = Parts> {
+    (
+        proptest::collection::vec(any::<u8>(), 1..64),
+        proptest::collection::vec(any::<u8>(), 0..2048),
+        proptest::option::of(any::<[u8; 32]>()),
+        proptest::option::of(0u64..(200 * 24 * 3600 * 1000)),
+    )
+}
+
+fn record((key, value, publisher, expires_ms): Parts, clock: &Clock) -> Record {
+    Record {
+        key: RecordKey::new(&key),
+        value,
+        publisher: publisher.map(peer),
+        expires: expires_ms.map(|ms| clock.instant + Duration::from_millis(ms)),
+    }
+}
+
+type ProviderParts = Vec<([u8; 32], Option<u64>, Vec<Multiaddr>)>;
+
+fn provider_parts() -> impl Strategy<Value = ProviderParts> {
+    let addr = prop_oneof![
+        (any::<[u8; 4]>(), any::<u16>())
+            .prop_map(|(ip, port)| format!("/ip4/{}/tcp/{port}", std::net::Ipv4Addr::from(ip))),
+        "[a-z]{1,10}".prop_map(|h| format!("/dns/{h}/udp/4001/quic-v1")),
+    ]
+    .prop_map(|s| s.parse::<Multiaddr>().expect("valid multiaddr"));
+    let one = (
+        any::<[u8; 32]>(),
+        proptest::option::of(0u64..1_000_000_000),
+        proptest::collection::vec(addr, 0..4),
+    );
+    proptest::collection::vec(one, 0..5)
+}
+
+fn providers(parts: ProviderParts, clock: &Clock) -> Vec<ProviderRecord> {
+    parts
+        .into_iter()
+        .map(|(seed, ms, addresses)| ProviderRecord {
+            key: RecordKey::new(&b"k"),
+            provider: peer(seed),
+            expires: ms.map(|ms| clock.instant + Duration::from_millis(ms)),
+            addresses,
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn records_round_trip(parts in record_parts()) {
+        let clock = Clock::now();
+        let r = record(parts, &clock);
+        let bytes = codec::encode_record(&r, &clock);
+        let back = codec::decode_record(r.key.as_ref(), &bytes, &clock);
+        prop_assert_eq!(back, Ok(r));
+    }
+
+    #[test]
+    fn records_read_later_keep_their_expiry(parts in record_parts(), later_ms in 0u64..10_000_000) {
+        // Written now, read after a restart `later_ms` on: the expiry is the
+        // same wall-clock moment, or expired if that moment has passed.
+        let clock = Clock::now();
+        let r = record(parts, &clock);
+        let bytes = codec::encode_record(&r, &clock);
+        let step = Duration::from_millis(later_ms);
+        let later = Clock { instant: clock.instant + step, system: clock.system + step };
+        let back = codec::decode_record(r.key.as_ref(), &bytes, &later).expect("decodes");
+        match (back.expires, r.expires) {
+            (None, None) => {}
+            (Some(b), Some(a)) if a > later.instant => prop_assert_eq!(b, a),
+            (Some(b), Some(_)) => prop_assert!(back.is_expired(later.instant), "{:?}", b),
+            other => prop_assert!(false, "expiry lost or invented: {:?}", other),
+        }
+    }
+
+    #[test]
+    fn truncated_records_are_errors(parts in record_parts(), cut in any::<prop::sample::Index>()) {
+        let clock = Clock::now();
+        let r = record(parts, &clock);
+        let bytes = codec::encode_record(&r, &clock);
+        let cut = cut.index(bytes.len());
+        prop_assert!(codec::decode_record(r.key.as_ref(), &bytes[..cut], &clock).is_err());
+    }
+
+    #[test]
+    fn damaged_records_never_panic(
+        parts in record_parts(),
+        flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+    ) {
+        let clock = Clock::now();
+        let r = record(parts, &clock);
+        let mut bytes = codec::encode_record(&r, &clock);
+        for (i, x) in flips {
+            let i = i.index(bytes.len());
+            bytes[i] ^= x;
+        }
+        let _ = codec::decode_record(r.key.as_ref(), &bytes, &clock);
+    }
+
+    #[test]
+    fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let clock = Clock::now();
+        let _ = codec::decode_record(b"k", &bytes, &clock);
+        let _ = codec::decode_providers(b"k", &bytes, &clock);
+    }
+
+    #[test]
+    fn provider_lists_round_trip(parts in provider_parts(), cut in any::<prop::sample::Index>()) {
+        let clock = Clock::now();
+        let list = providers(parts, &clock);
+        let bytes = codec::encode_providers(&list, &clock);
+        let back = codec::decode_providers(b"k", &bytes, &clock).expect("decodes");
+        prop_assert_eq!(back.len(), list.len());
+        for (a, b) in back.iter().zip(&list) {
+            prop_assert_eq!(a.provider, b.provider);
+            prop_assert_eq!(&a.addresses, &b.addresses);
+            prop_assert_eq!(a.expires, b.expires);
+        }
+        let cut = cut.index(bytes.len());
+        prop_assert!(codec::decode_providers(b"k", &bytes[..cut], &clock).is_err());
+    }
+}
