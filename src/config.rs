@@ -235,6 +235,16 @@ pub fn default_listen() -> Vec<Multiaddr> {
     .collect()
 }
 
+/// Whether an address uses QUIC.
+fn is_quic(addr: &Multiaddr) -> bool {
+    addr.iter().any(|p| {
+        matches!(
+            p,
+            libp2p::multiaddr::Protocol::QuicV1 | libp2p::multiaddr::Protocol::Quic
+        )
+    })
+}
+
 /// The default data directory: `$XDG_DATA_HOME/p2pnode` or `~/.local/share/p2pnode`.
 pub fn default_data_dir() -> PathBuf {
     dirs::data_dir()
@@ -262,6 +272,41 @@ impl NodeArgs {
         {
             return Err("durations must be longer than zero".into());
         }
+        // Kademlia runs its publication inside the replication job, so a
+        // shorter republish interval would silently mean the replication one.
+        if self.republish_interval < self.replication_interval {
+            return Err(format!(
+                "--republish-interval ({}) must not be shorter than --replication-interval ({}): records are republished when replication runs",
+                humantime::format_duration(self.republish_interval),
+                humantime::format_duration(self.replication_interval)
+            ));
+        }
+        if self.record_ttl <= self.republish_interval {
+            return Err(format!(
+                "--record-ttl ({}) must be longer than --republish-interval ({}), or records expire before they are republished",
+                humantime::format_duration(self.record_ttl),
+                humantime::format_duration(self.republish_interval)
+            ));
+        }
+        let private = self.swarm_key.is_some();
+        let listen = match (self.listen.is_empty(), private) {
+            (true, false) => default_listen(),
+            // pnet wraps TCP streams; QUIC has its own handshake and cannot carry it.
+            (true, true) => default_listen()
+                .into_iter()
+                .filter(|a| !is_quic(a))
+                .collect(),
+            (false, _) => self.listen,
+        };
+        if private {
+            const WHY: &str = "QUIC cannot carry a private network's pre-shared key; with --swarm-key only TCP is used";
+            if let Some(a) = listen.iter().find(|a| is_quic(a)) {
+                return Err(format!("--listen {a}: {WHY}"));
+            }
+            if let Some(t) = bootstrap.iter().find(|t| is_quic(&t.addr)) {
+                return Err(format!("--bootstrap {t}: {WHY}"));
+            }
+        }
         for a in &self.announce {
             if a.iter()
                 .any(|p| matches!(p, libp2p::multiaddr::Protocol::P2p(_)))
@@ -270,11 +315,7 @@ impl NodeArgs {
             }
         }
         Ok(Config {
-            listen: if self.listen.is_empty() {
-                default_listen()
-            } else {
-                self.listen
-            },
+            listen,
             bootstrap,
             announce: self.announce,
             data_dir: self.data_dir.unwrap_or_else(default_data_dir),
@@ -322,6 +363,54 @@ mod tests {
         assert_eq!(c.bootstrap.len(), 3);
         let e = parse(&["--bootstrap", "/ip4/nope"]).unwrap_err();
         assert!(e.contains("/ip4/nope"), "{e}");
+    }
+
+    #[test]
+    fn lifecycle_intervals_must_nest() {
+        let e = parse(&["--republish-interval", "10s"]).unwrap_err();
+        assert!(e.contains("--replication-interval"), "{e}");
+        let e = parse(&[
+            "--record-ttl",
+            "2s",
+            "--republish-interval",
+            "2s",
+            "--replication-interval",
+            "1s",
+        ])
+        .unwrap_err();
+        assert!(e.contains("--record-ttl"), "{e}");
+        parse(&[
+            "--record-ttl",
+            "3s",
+            "--republish-interval",
+            "2s",
+            "--replication-interval",
+            "1s",
+        ])
+        .unwrap();
+    }
+
+    #[test]
+    fn a_swarm_key_means_tcp_only() {
+        let c = parse(&["--swarm-key", "k"]).unwrap();
+        assert_eq!(c.listen.len(), 1);
+        assert!(!is_quic(&c.listen[0]));
+        let e = parse(&[
+            "--swarm-key",
+            "k",
+            "--listen",
+            "/ip4/127.0.0.1/udp/0/quic-v1",
+        ])
+        .unwrap_err();
+        assert!(e.contains("QUIC") && e.contains("--swarm-key"), "{e}");
+        let e = parse(&[
+            "--swarm-key",
+            "k",
+            "--bootstrap",
+            "/ip4/127.0.0.1/udp/1/quic-v1",
+        ])
+        .unwrap_err();
+        assert!(e.contains("QUIC"), "{e}");
     }
 
     #[test]
