@@ -5,7 +5,7 @@
 mod common;
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use common::{NodeProc, Opts};
 use support::*;

@@ -7,7 +7,6 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use common::NodeProc;
 use serde_json::Value;
 use support::*;
 

@@ -141,13 +141,11 @@ impl NodeProc {
 
     /// The next JSON line before `deadline`; None on timeout or exit.
     pub fn next_json(&mut self, deadline: Instant) -> Option<Value> {
-        loop {
-            let left = deadline.checked_duration_since(Instant::now())?;
-            let line = self.lines.recv_timeout(left).ok()?;
-            match serde_json::from_str::<Value>(&line) {
-                Ok(v) => return Some(v),
-                Err(_) => panic!("stdout line is not JSON: {line}"),
-            }
+        let left = deadline.checked_duration_since(Instant::now())?;
+        let line = self.lines.recv_timeout(left).ok()?;
+        match serde_json::from_str::<Value>(&line) {
+            Ok(v) => Some(v),
+            Err(_) => panic!("stdout line is not JSON: {line}"),
         }
     }
 
