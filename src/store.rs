@@ -22,6 +22,7 @@ pub mod codec;
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use libp2p::PeerId;
 use libp2p::kad::store::{self, MemoryStore, MemoryStoreConfig, RecordStore};
@@ -301,6 +302,17 @@ impl Drop for Store {
     }
 }
 
+/// Whether a record is not in its last second (see [`Store::records`]).
+#[allow(clippy::ptr_arg)] // `Iterator::filter` over `Cow`s hands it `&Cow`.
+fn not_dying(r: &Cow<'_, Record>) -> bool {
+    let now = Instant::now();
+    r.expires
+        .is_none_or(|t| t <= now || t >= now + WIRE_TTL_GRANULARITY)
+}
+
+/// libp2p-kad writes a record's remaining lifetime on the wire in whole seconds.
+const WIRE_TTL_GRANULARITY: Duration = Duration::from_secs(1);
+
 #[derive(Default)]
 struct Loaded {
     expired: Vec<RecordKey>,
@@ -367,7 +379,10 @@ fn check_schema(db: &redb::Database) -> Result<(), String> {
 }
 
 impl RecordStore for Store {
-    type RecordsIter<'a> = <MemoryStore as RecordStore>::RecordsIter<'a>;
+    type RecordsIter<'a> = std::iter::Filter<
+        <MemoryStore as RecordStore>::RecordsIter<'a>,
+        fn(&Cow<'a, Record>) -> bool,
+    >;
     type ProvidedIter<'a> = <MemoryStore as RecordStore>::ProvidedIter<'a>;
 
     fn get(&self, k: &RecordKey) -> Option<Cow<'_, Record>> {
@@ -393,8 +408,13 @@ impl RecordStore for Store {
         }
     }
 
+    /// Every record except those that expire within the next second:
+    /// Kademlia's replication job iterates these, and libp2p-kad sends a
+    /// remaining lifetime under one second as TTL 0, "never expires", which
+    /// the receiver turns into a full new TTL: a dying record would come
+    /// back to life. Expired records are still listed, so the job deletes them.
     fn records(&self) -> Self::RecordsIter<'_> {
-        self.memory.records()
+        self.memory.records().filter(not_dying)
     }
 
     fn add_provider(&mut self, record: ProviderRecord) -> store::Result<()> {
@@ -422,8 +442,6 @@ impl RecordStore for Store {
 
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, Instant};
-
     use super::*;
 
     fn record(key: &str, value: &str, publisher: Option<PeerId>) -> Record {
@@ -532,6 +550,26 @@ mod tests {
         };
         let e = e.to_string();
         assert!(e.contains("corrupt record under key bad"), "{e}");
+    }
+
+    #[test]
+    fn records_in_their_last_second_are_not_offered_for_replication() {
+        let mut s = Store::in_memory(PeerId::random(), &Limits::default());
+        let now = Instant::now();
+        for (key, expires) in [
+            ("forever", None),
+            ("later", Some(now + Duration::from_secs(60))),
+            ("dying", Some(now + Duration::from_millis(900))),
+            ("dead", Some(now - Duration::from_millis(1))),
+        ] {
+            let mut r = record(key, "v", None);
+            r.expires = expires;
+            s.put(r).unwrap();
+        }
+        let mut listed: Vec<Vec<u8>> = s.records().map(|r| r.key.to_vec()).collect();
+        listed.sort();
+        assert_eq!(listed, [&b"dead"[..], b"forever", b"later"]);
+        assert_eq!(s.record_count(), 4);
     }
 
     #[test]
