@@ -75,6 +75,26 @@ fn the_originator_republishes_to_a_node_that_joined_later() {
 }
 
 #[test]
+fn holders_replicate_to_a_node_that_joined_later() {
+    // A publishes and dies; B, which holds a copy, hands it on to C.
+    let holder = ["--replication-interval", "2s", "--republish-interval", "2s"];
+    let mut a = alone(&[]);
+    let mut b = join(&a, &holder);
+    a.wait_routing(1, SETTLE);
+    b.wait_routing(1, SETTLE);
+    assert_ok(&a.cmd("put inherited from-a"));
+    assert_eq!(get_from(&mut b, "inherited").as_deref(), Some("local"));
+    a.signal("KILL");
+    a.wait_exit(SHUTDOWN_BOUND).expect("killed");
+    let mut c = join(&b, &[]);
+    c.wait_routing(1, SETTLE);
+    let v = c.wait_for("get inherited", Duration::from_secs(20), |v| {
+        v["from"] == "local"
+    });
+    assert_eq!(v["value"], "from-a");
+}
+
+#[test]
 fn put_and_get_quorums_are_counted() {
     let mut nodes = vec![alone(&[])];
     for _ in 0..3 {

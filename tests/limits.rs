@@ -88,6 +88,17 @@ fn remote_pushes_over_our_limits_are_refused_and_survived() {
         .map(|i| format!("small-{i}"))
         .partition::<Vec<_>, _>(|k| get_from(&mut r, k).as_deref() == Some("local"));
     assert_eq!(held.len(), 3, "{held:?}");
+    // Provider records past R's key limit are refused the same way.
+    let mut p = alone(&["--max-provider-keys", "2"]);
+    let mut y = join(&p, &[]);
+    p.wait_routing(1, SETTLE);
+    y.wait_routing(1, SETTLE);
+    for i in 0..4 {
+        assert_ok(&y.cmd(&format!("provide offered-{i}")));
+    }
+    p.wait_for("stats", SETTLE, |v| v["records_refused"] == 2);
+    assert_ok(&p.cmd("peers"));
+
     let full = r.cmd("put mine 1");
     assert_eq!(full["ok"], false);
     assert!(
