@@ -23,11 +23,9 @@ pub async fn run_node(config: Config, format: Format, no_repl: bool) -> ExitCode
     let joining: Vec<String> = config.bootstrap.iter().map(ToString::to_string).collect();
     let control_socket = config.control_socket;
     let history = (!config.ephemeral).then(|| data_dir.join("history.txt"));
-    if control_socket {
-        if let Err(e) = crate::identity::ensure_data_dir(&data_dir) {
-            eprintln!("error: {e}");
-            return ExitCode::from(1);
-        }
+    if control_socket && let Err(e) = crate::identity::ensure_data_dir(&data_dir) {
+        eprintln!("error: {e}");
+        return ExitCode::from(1);
     }
     // Bind the control socket first: it refuses a data directory that
     // another running node already uses, before we touch its files.

@@ -69,5 +69,5 @@ impl Behaviour {
 
 /// Whether a peer speaks our Kademlia protocol, judging by identify.
 pub fn speaks_kad(protocols: &[StreamProtocol]) -> bool {
-    protocols.iter().any(|p| *p == kad::PROTOCOL_NAME)
+    protocols.contains(&kad::PROTOCOL_NAME)
 }

@@ -674,16 +674,16 @@ impl EventLoop {
                 if let Ok(kad::GetProvidersOk::FoundProviders { providers, .. }) = result {
                     p.found.extend(providers);
                 }
-                if step.last {
-                    if let Some(p) = self.pending_providers.remove(&id) {
-                        let mut providers: Vec<PeerId> = p.found.into_iter().collect();
-                        providers.sort();
-                        let _ = p.reply.send(Ok(ProvidersReport {
-                            key: p.key,
-                            providers,
-                            elapsed: p.started.elapsed(),
-                        }));
-                    }
+                if step.last
+                    && let Some(p) = self.pending_providers.remove(&id)
+                {
+                    let mut providers: Vec<PeerId> = p.found.into_iter().collect();
+                    providers.sort();
+                    let _ = p.reply.send(Ok(ProvidersReport {
+                        key: p.key,
+                        providers,
+                        elapsed: p.started.elapsed(),
+                    }));
                 }
             }
             QueryResult::Bootstrap(result) => {
@@ -746,10 +746,10 @@ impl EventLoop {
         let Some(p) = self.pending_get.remove(&id) else {
             return;
         };
-        if !step.last {
-            if let Some(mut q) = self.kad().query_mut(&id) {
-                q.finish();
-            }
+        if !step.last
+            && let Some(mut q) = self.kad().query_mut(&id)
+        {
+            q.finish();
         }
         let quorum_met = match wanted {
             Some(n) => p.copies >= n,
