@@ -12,7 +12,8 @@
 //! - [`keys`]: how a user writes a record key (`text`, `hex:..`, `mh:..`).
 //! - [`network`]: the swarm: behaviour, transport, the `EventLoop` that owns
 //!   it and the cloneable [`network::Client`] that talks to it.
-//! - [`store`]: the record store behind Kademlia.
+//! - [`store`]: the record store behind Kademlia: an in-memory index written
+//!   through to an embedded database (redb) in the data directory.
 //! - [`repl`]: command lines parsed into [`repl::Command`] and executed.
 //! - [`output`]: replies rendered as friendly text or one JSON object a line.
 //! - [`control`]: the local control socket used by `p2pnode ctl`.
