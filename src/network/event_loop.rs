@@ -129,16 +129,17 @@ impl EventLoop {
         timeout: Duration,
     ) -> Result<Vec<Multiaddr>, StartError> {
         for addr in addrs {
-            let id = self
-                .swarm
-                .listen_on(addr.clone())
-                .map_err(|e| {
-                    let mut reason = error_chain(&e).trim_start_matches([':', ' ']).to_string();
-                    if reason.contains("in use") {
-                        reason.push_str(" (another node on this port? pick one with --port or --listen)");
-                    }
-                    StartError::Listen { addr: addr.to_string(), reason }
-                })?;
+            let id = self.swarm.listen_on(addr.clone()).map_err(|e| {
+                let mut reason = error_chain(&e).trim_start_matches([':', ' ']).to_string();
+                if reason.contains("in use") {
+                    reason
+                        .push_str(" (another node on this port? pick one with --port or --listen)");
+                }
+                StartError::Listen {
+                    addr: addr.to_string(),
+                    reason,
+                }
+            })?;
             self.pending_listen.insert(id);
         }
         for addr in announce {
