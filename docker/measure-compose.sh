@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Measures how long a fresh compose network takes to be useful: the time
+# from `compose up` (docker/compose.bridge.yml) to the first successful
+# `get`, in a peer container, of a value `put` through the seed container.
+#
+#   docker/measure-compose.sh [PEERS] [RUNS]     # defaults: 4 peers, 1 run
+#
+# Needs the image (docker/build-offline.sh). Each run uses its own compose
+# project and removes it (containers, network, volumes) afterwards, also on
+# failure or Ctrl-C. Every wait is bounded (WAIT_SECS, default 60).
+set -euo pipefail
+
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+file="$repo/docker/compose.bridge.yml"
+peers="${1:-4}"
+runs="${2:-1}"
+wait_secs="${WAIT_SECS:-60}"
+
+if docker compose version >/dev/null 2>&1; then
+    compose=(docker compose)
+else
+    compose=(docker-compose)
+fi
+project=""
+cleanup() {
+    if [ -n "$project" ]; then
+        "${compose[@]}" -p "$project" -f "$file" down -v --timeout 5 >/dev/null 2>&1 || true
+    fi
+}
+trap cleanup EXIT INT TERM
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+
+for run in $(seq 1 "$runs"); do
+    project="p2pmeasure$$r$run"
+    start="$(now)"
+    "${compose[@]}" -p "$project" -f "$file" up -d --scale peer="$peers" >/dev/null 2>&1
+    up_done="$(now)"
+    seed="$("${compose[@]}" -p "$project" -f "$file" ps -q seed)"
+    peer="$("${compose[@]}" -p "$project" -f "$file" ps -q peer | head -n 1)"
+    deadline=$((SECONDS + wait_secs))
+
+    # The put succeeds as soon as the seed's node answers (it stores locally).
+    until docker exec "$seed" p2pnode ctl --timeout 5s put measure "run $run" >/dev/null 2>&1; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            echo "run $run: the seed did not accept a put within ${wait_secs}s" >&2
+            exit 1
+        fi
+        sleep 0.1 # polling pace; the deadline above bounds the wait
+    done
+    put_done="$(now)"
+
+    # The get succeeds once the peer has joined and finds the seed's record.
+    answer=""
+    until answer="$(docker exec "$peer" p2pnode ctl --json --timeout 10s get measure 2>/dev/null)" &&
+        grep -q "\"value\":\"run $run\"" <<<"$answer"; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            echo "run $run: no peer got the value within ${wait_secs}s (last: $answer)" >&2
+            exit 1
+        fi
+        sleep 0.1 # polling pace; the deadline above bounds the wait
+    done
+    got="$(now)"
+    from="$(sed -n 's/.*"from":"\([^"]*\)".*/\1/p' <<<"$answer")"
+    echo "run $run: $peers peers; compose up returned after $(elapsed "$start" "$up_done") s;" \
+        "put on seed ok after $(elapsed "$start" "$put_done") s;" \
+        "first cross-container get after $(elapsed "$start" "$got") s (from ${from:-?})"
+    cleanup
+    project=""
+done
