@@ -66,6 +66,10 @@ pub struct NodeArgs {
     /// Default: TCP and QUIC on port 4001, all IPv4 interfaces.
     #[arg(long = "listen", env = "P2PNODE_LISTEN", value_delimiter = ',')]
     pub listen: Vec<Multiaddr>,
+    /// Shorthand for listening on TCP and QUIC on this port, all IPv4
+    /// interfaces (e.g. a second node on the same machine: --port 4002).
+    #[arg(long, env = "P2PNODE_PORT", conflicts_with = "listen")]
+    pub port: Option<u16>,
     /// Peer to join through (repeatable): a multiaddr, `host`, `host:port` or
     /// `ip:port`, optionally with `/p2p/<peer-id>`. Falls back to
     /// P2P_REMOTE_HOST (comma/space separated). None: create a new network.
@@ -226,9 +230,14 @@ impl Config {
 
 /// The default listen addresses: TCP and QUIC on all IPv4 interfaces.
 pub fn default_listen() -> Vec<Multiaddr> {
+    listen_on_port(DEFAULT_PORT)
+}
+
+/// TCP and QUIC on `port`, all IPv4 interfaces.
+pub fn listen_on_port(port: u16) -> Vec<Multiaddr> {
     [
-        format!("/ip4/0.0.0.0/tcp/{DEFAULT_PORT}"),
-        format!("/ip4/0.0.0.0/udp/{DEFAULT_PORT}/quic-v1"),
+        format!("/ip4/0.0.0.0/tcp/{port}"),
+        format!("/ip4/0.0.0.0/udp/{port}/quic-v1"),
     ]
     .iter()
     .filter_map(|a| a.parse().ok())
@@ -289,10 +298,11 @@ impl NodeArgs {
             ));
         }
         let private = self.swarm_key.is_some();
+        let port = self.port.unwrap_or(DEFAULT_PORT);
         let listen = match (self.listen.is_empty(), private) {
-            (true, false) => default_listen(),
+            (true, false) => listen_on_port(port),
             // pnet wraps TCP streams; QUIC has its own handshake and cannot carry it.
-            (true, true) => default_listen()
+            (true, true) => listen_on_port(port)
                 .into_iter()
                 .filter(|a| !is_quic(a))
                 .collect(),
@@ -354,6 +364,9 @@ mod tests {
     fn defaults_listen_on_tcp_and_quic() {
         let c = parse(&[]).unwrap();
         assert_eq!(c.listen.len(), 2);
+        let p = parse(&["--port", "4002"]).unwrap();
+        assert!(p.listen[0].to_string().ends_with("/tcp/4002"));
+        assert!(parse(&["--port", "1", "--listen", "/ip4/127.0.0.1/tcp/0"]).is_err());
         assert_eq!(c.limits.max_value_bytes, 65536);
     }
 
