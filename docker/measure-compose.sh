@@ -35,10 +35,19 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 for run in $(seq 1 "$runs"); do
     project="p2pmeasure$$r$run"
     start="$(now)"
-    "${compose[@]}" -p "$project" -f "$file" up -d --scale peer="$peers" >/dev/null 2>&1
+    if ! out="$("${compose[@]}" -p "$project" -f "$file" up -d --scale peer="$peers" 2>&1)"; then
+        echo "run $run: compose up failed: $out" >&2
+        exit 1
+    fi
     up_done="$(now)"
-    seed="$("${compose[@]}" -p "$project" -f "$file" ps -q seed)"
-    peer="$("${compose[@]}" -p "$project" -f "$file" ps -q peer | head -n 1)"
+    # Container IDs by compose's labels (faster than `compose ps`, same for v1 and v2).
+    service() {
+        docker ps -q --filter "label=com.docker.compose.project=$project" \
+            --filter "label=com.docker.compose.service=$1"
+    }
+    seed="$(service seed)"
+    peer_ids="$(service peer)"
+    peer="${peer_ids%%$'\n'*}" # the first one
     deadline=$((SECONDS + wait_secs))
 
     # The put succeeds as soon as the seed's node answers (it stores locally).
