@@ -11,7 +11,7 @@ use tracing::{info, warn};
 
 use crate::config::{Config, CtlArgs, default_data_dir};
 use crate::network::Node;
-use crate::output::{Format, listening_event};
+use crate::output::{Format, listening_event, metrics_event};
 use crate::{control, repl, terminal};
 
 /// How long a graceful shutdown may take before the process exits anyway.
@@ -58,6 +58,10 @@ pub async fn run_node(config: Config, format: Format, no_repl: bool) -> ExitCode
             let mode = if joining.is_empty() { "create" } else { "join" };
             s.push_str(&serde_json::json!({"event": "started", "peer_id": node.peer_id.to_string(), "mode": mode, "bootstrap": joining}).to_string());
             s.push('\n');
+            if let Some(addr) = &node.metrics_addr {
+                s.push_str(&metrics_event(addr));
+                s.push('\n');
+            }
             s
         }
         Format::Human => {
@@ -68,6 +72,9 @@ pub async fn run_node(config: Config, format: Format, no_repl: bool) -> ExitCode
             );
             for a in &node.listen_addrs {
                 s.push_str(&format!("listening on {a}\n"));
+            }
+            if let Some(addr) = &node.metrics_addr {
+                s.push_str(&format!("metrics on http://{addr}/metrics\n"));
             }
             if joining.is_empty() {
                 s.push_str("no bootstrap peers: this node creates a new network\n");

@@ -16,6 +16,7 @@
 //!   through to an embedded database (redb) in the data directory.
 //! - [`repl`]: command lines parsed into [`repl::Command`] and executed.
 //! - [`output`]: replies rendered as friendly text or one JSON object a line.
+//! - [`metrics`]: Prometheus metrics served on `--metrics ADDR`.
 //! - [`control`]: the local control socket used by `p2pnode ctl`.
 //! - [`terminal`]: stdin read on its own thread (line editing on a terminal).
 //! - [`app`]: running a node and `ctl`, for the thin `main.rs`.
@@ -30,6 +31,7 @@ pub mod control;
 pub mod error;
 pub mod identity;
 pub mod keys;
+pub mod metrics;
 pub mod network;
 pub mod output;
 pub mod repl;

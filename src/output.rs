@@ -227,6 +227,8 @@ impl Reply {
                 "records_refused": s.records_refused,
                 "unflushed": s.unflushed,
                 "uptime_secs": s.uptime_secs,
+                "commands_served": s.commands_served,
+                "metrics": s.metrics.map(|a| a.to_string()),
             }),
             Ok(Body::Help) => json!({
                 "commands": HELP.iter().map(|(c, d)| json!({"usage": c, "about": d})).collect::<Vec<_>>(),
@@ -364,7 +366,8 @@ impl Reply {
             Body::Bootstrap(n) => format!("bootstrap done: {n} peer(s) in the routing table"),
             Body::Stats(s) => format!(
                 "peers {}  connections {}  routing table {}  records {}  provided {}\n\
-                 queries started {}  requests served {}  records refused {}  uptime {} s",
+                 queries started {}  requests served {}  records refused {}  uptime {} s\n\
+                 commands served {}  metrics {}",
                 s.connected_peers,
                 s.connections,
                 s.routing_table,
@@ -373,7 +376,10 @@ impl Reply {
                 s.queries_started,
                 s.requests_served,
                 s.records_refused,
-                s.uptime_secs
+                s.uptime_secs,
+                s.commands_served,
+                s.metrics
+                    .map_or("off".to_string(), |a| format!("http://{a}/metrics"))
             ),
             Body::Help => {
                 let mut s = String::from("commands:");
@@ -389,6 +395,11 @@ impl Reply {
 
 fn addrs(a: &[Multiaddr]) -> String {
     strings(a).join(", ")
+}
+
+/// The JSON line telling where Prometheus metrics are served (`--metrics`).
+pub fn metrics_event(addr: &std::net::SocketAddr) -> String {
+    json!({ "event": "metrics", "addr": addr.to_string() }).to_string()
 }
 
 /// The JSON line announcing a listen address at start.

@@ -149,6 +149,10 @@ pub struct Stats {
     pub unflushed: usize,
     /// Seconds since start.
     pub uptime_secs: u64,
+    /// Commands served (REPL, `ctl`, library calls).
+    pub commands_served: u64,
+    /// Where Prometheus metrics are served (`--metrics`), if anywhere.
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// A request to the event loop, with the channel for its reply.

@@ -84,6 +84,8 @@ pub struct EventLoop {
     /// republished once the node has joined (its first bootstrap finished).
     restored: VecDeque<Restored>,
     joined: bool,
+    /// Prometheus metrics, with `--metrics`.
+    metrics: Option<crate::metrics::Recorder>,
 }
 
 impl EventLoop {
@@ -117,7 +119,13 @@ impl EventLoop {
             stats: Stats::default(),
             restored,
             joined: false,
+            metrics: None,
         }
+    }
+
+    /// Records into `recorder` from now on (`--metrics`).
+    pub(crate) fn set_metrics(&mut self, recorder: crate::metrics::Recorder) {
+        self.metrics = Some(recorder);
     }
 
     /// Starts listening on `addrs` and returns once every listener has
@@ -211,6 +219,12 @@ impl EventLoop {
 
     fn on_tick(&mut self) {
         self.retries.dial_due(&mut self.swarm);
+        if self.metrics.is_some() {
+            let s = self.snapshot();
+            if let Some(m) = &mut self.metrics {
+                m.refresh(&s);
+            }
+        }
         self.kad().store_mut().flush_logged();
         if self.joined && !self.restored.is_empty() {
             self.republish_restored();
@@ -250,6 +264,10 @@ impl EventLoop {
     }
 
     fn handle_command(&mut self, command: Command) {
+        self.stats.commands_served += 1;
+        if let Some(m) = &self.metrics {
+            m.command(crate::metrics::command_name(&command));
+        }
         match command {
             Command::Put {
                 key,
@@ -404,19 +422,7 @@ impl EventLoop {
                 }
             }
             Command::Stats { reply } => {
-                let mut s = self.stats.clone();
-                s.connected_peers = self.swarm.connected_peers().count();
-                s.connections = self
-                    .swarm
-                    .network_info()
-                    .connection_counters()
-                    .num_established() as usize;
-                s.routing_table = self.kad().kbuckets().map(|b| b.num_entries()).sum();
-                s.records = self.kad().store_mut().record_count();
-                s.provided = self.kad().store_mut().provided_count();
-                s.unflushed = self.kad().store_mut().unflushed();
-                s.uptime_secs = self.started.elapsed().as_secs();
-                let _ = reply.send(s);
+                let _ = reply.send(self.snapshot());
             }
             Command::Shutdown { reply } => {
                 // Handled in `run`; kept here so the match is complete.
@@ -466,7 +472,28 @@ impl EventLoop {
         }
     }
 
+    /// The counters and the state they describe, as `stats` shows them.
+    fn snapshot(&mut self) -> Stats {
+        let mut s = self.stats.clone();
+        s.connected_peers = self.swarm.connected_peers().count();
+        s.connections = self
+            .swarm
+            .network_info()
+            .connection_counters()
+            .num_established() as usize;
+        s.routing_table = self.kad().kbuckets().map(|b| b.num_entries()).sum();
+        s.records = self.kad().store_mut().record_count();
+        s.provided = self.kad().store_mut().provided_count();
+        s.unflushed = self.kad().store_mut().unflushed();
+        s.uptime_secs = self.started.elapsed().as_secs();
+        s.metrics = self.metrics.as_ref().map(|m| m.addr());
+        s
+    }
+
     pub(crate) fn handle_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        if let Some(m) = &self.metrics {
+            m.record(&event);
+        }
         match event {
             SwarmEvent::Behaviour(BehaviourEvent::Kademlia(e)) => self.on_kad(e),
             SwarmEvent::Behaviour(BehaviourEvent::Identify(e)) => self.on_identify(e),

@@ -38,6 +38,8 @@ pub struct Node {
     pub peer_id: PeerId,
     /// Listen addresses with `/p2p/<peer_id>`, real ports included.
     pub listen_addrs: Vec<Multiaddr>,
+    /// Where Prometheus metrics are served (`--metrics`; the real port).
+    pub metrics_addr: Option<std::net::SocketAddr>,
     task: JoinHandle<()>,
 }
 
@@ -64,6 +66,12 @@ impl Node {
         let (tx, rx) = mpsc::channel(client::COMMAND_CAPACITY);
         let retries = retry::Retries::new(config.bootstrap.clone());
         let mut event_loop = EventLoop::new(swarm, rx, config.limits, retries);
+        let mut metrics_addr = None;
+        if let Some(addr) = config.metrics {
+            let recorder = crate::metrics::start(addr).await?;
+            metrics_addr = Some(recorder.addr());
+            event_loop.set_metrics(recorder);
+        }
         let span = tracing::info_span!("node", peer = %short(&peer_id));
         let listen_addrs = event_loop
             .listen(&config.listen, &config.announce, LISTEN_TIMEOUT)
@@ -79,6 +87,7 @@ impl Node {
             client: Client::new(tx),
             peer_id,
             listen_addrs,
+            metrics_addr,
             task,
         })
     }
