@@ -1,0 +1,212 @@
+//! Scale mode: N p2pnode nodes in this one process over libp2p's memory
+//! transport (noise + yamux on top, as over TCP), driven through the
+//! library's `Client`. Reports lookup messages against log2(N) and memory
+//! per node (this process's RSS growth divided by N).
+
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use libp2p::kad::{self, KBucketKey};
+use libp2p::multiaddr::Protocol;
+use p2pnode::bootstrap::Target;
+use p2pnode::network::{Kind, Node, Quorum};
+use p2pnode::{Config, keys};
+
+use crate::stats::{mean, ms, percentile};
+use crate::{Opts, Rng, STEADY, loadavg, procs};
+
+/// How long the whole network may take to settle.
+const SETTLE_LIMIT: Duration = Duration::from_secs(600);
+
+/// Runs the scale mode with `n` nodes.
+pub fn run(n: usize, o: &Opts) -> Result<(), String> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(run_async(n, o))
+}
+
+async fn spawn(dir: &std::path::Path, i: usize, bootstrap: Option<Target>) -> Result<Node, String> {
+    let mut config = Config::local(dir.join(format!("n{i}")));
+    config.listen = vec!["/memory/0".parse().map_err(|e| format!("{e}"))?];
+    config.bootstrap = bootstrap.into_iter().collect();
+    Node::spawn_with(config, Kind::Memory)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn run_async(n: usize, o: &Opts) -> Result<(), String> {
+    let load = loadavg();
+    println!(
+        "DHT scale mode: N={n} p2pnode nodes in one process over the memory transport, \
+         R={} records, {} gets per record from nodes without a local copy, seed {} (load average {load})",
+        o.records, o.gets, o.seed
+    );
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let me = std::process::id();
+    let rss_before = procs::rss_kib(me).unwrap_or(0);
+    let t0 = Instant::now();
+    let seed = spawn(dir.path(), 0, None).await?;
+    let mut seed_addr = seed
+        .listen_addrs
+        .first()
+        .cloned()
+        .ok_or("the seed has no address")?;
+    if matches!(seed_addr.iter().last(), Some(Protocol::P2p(_))) {
+        seed_addr.pop();
+    }
+    let target = Target {
+        addr: seed_addr,
+        peer: Some(seed.peer_id),
+    };
+    let mut nodes = vec![seed];
+    for i in 1..n {
+        nodes.push(spawn(dir.path(), i, Some(target.clone())).await?);
+    }
+    let started = t0.elapsed();
+
+    // Settle: every node's routing table unchanged for STEADY.
+    let mut last: Vec<usize> = Vec::new();
+    let mut last_change = Instant::now();
+    let settled = loop {
+        let sizes: Vec<usize> = join_all(nodes.iter().map(|nd| nd.client.stats()))
+            .await
+            .into_iter()
+            .map(|s| s.map(|s| s.routing_table).unwrap_or(0))
+            .collect();
+        let now = Instant::now();
+        if sizes != last {
+            last = sizes;
+            last_change = now;
+        } else if now - last_change >= STEADY && last.iter().all(|&s| s > 0) {
+            break true;
+        }
+        if t0.elapsed() > SETTLE_LIMIT {
+            break false;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let bootstrap = last_change - t0;
+    let routing_mean = mean(&last.iter().map(|&s| s as f64).collect::<Vec<_>>()).unwrap_or(0.0);
+    let rss_settled = procs::rss_kib(me).unwrap_or(0);
+
+    let mut rng = Rng(o.seed);
+    let peers: Vec<KBucketKey<libp2p::PeerId>> = nodes
+        .iter()
+        .map(|nd| KBucketKey::from(nd.peer_id))
+        .collect();
+    let (mut put_ms, mut get_ms, mut msgs, mut replicated) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut ok, mut total, mut local) = (0usize, 0usize, 0usize);
+    for i in 0..o.records {
+        let putter = rng.below(n);
+        let text = format!("scale-{}-{i}", o.seed);
+        let key = keys::parse(&text)?;
+        let value = format!("value-{i}").into_bytes();
+        total += 1;
+        let t = Instant::now();
+        match nodes[putter]
+            .client
+            .put(key.clone(), value.clone(), Quorum::Default)
+            .await
+        {
+            Ok(r) => {
+                put_ms.push(ms(t.elapsed()));
+                replicated.push(r.replicated as f64);
+                ok += usize::from(r.quorum_met);
+            }
+            Err(e) => eprintln!("put failed: {e}"),
+        }
+        // Non-holders: not the putter, not among the k closest.
+        let target = KBucketKey::new(key.clone());
+        let mut by_distance: Vec<(kad::KBucketDistance, usize)> = (0..n)
+            .filter(|&j| j != putter)
+            .map(|j| (target.distance(&peers[j]), j))
+            .collect();
+        by_distance.sort();
+        let mut far: Vec<usize> = by_distance
+            .iter()
+            .skip(kad::K_VALUE.get())
+            .map(|&(_, j)| j)
+            .collect();
+        rng.shuffle(&mut far);
+        for &j in far.iter().take(o.gets) {
+            total += 1;
+            let t = Instant::now();
+            match nodes[j].client.get(key.clone(), Quorum::Default).await {
+                Ok(g) if g.values.first().is_some_and(|f| f.value == value) => {
+                    ok += 1;
+                    if g.values.first().is_some_and(|f| f.from.is_none()) {
+                        local += 1;
+                    } else {
+                        get_ms.push(ms(t.elapsed()));
+                        msgs.push(f64::from(g.peers_queried));
+                    }
+                }
+                Ok(_) => eprintln!("get: not found or wrong value"),
+                Err(e) => eprintln!("get failed: {e}"),
+            }
+        }
+    }
+    let rss_after = procs::rss_kib(me).unwrap_or(0);
+    let log2n = (n as f64).log2();
+    let per_node = |rss: u64| rss.saturating_sub(rss_before) as f64 / 1024.0 / n as f64;
+    let m_mean = mean(&msgs);
+    let rows: Vec<(&str, Option<f64>)> = vec![
+        ("nodes", Some(n as f64)),
+        ("log2(N)", Some(log2n)),
+        ("start_ms", Some(ms(started))),
+        ("bootstrap_ms", Some(ms(bootstrap))),
+        ("routing_mean", Some(routing_mean)),
+        ("put_p50_ms", percentile(&put_ms, 50.0)),
+        ("put_p90_ms", percentile(&put_ms, 90.0)),
+        ("replicated_mean", mean(&replicated)),
+        ("get_p50_ms", percentile(&get_ms, 50.0)),
+        ("get_p90_ms", percentile(&get_ms, 90.0)),
+        ("get_p99_ms", percentile(&get_ms, 99.0)),
+        ("msgs_per_lookup_mean", m_mean),
+        ("msgs_per_lookup_p50", percentile(&msgs, 50.0)),
+        ("msgs_per_lookup_p90", percentile(&msgs, 90.0)),
+        ("msgs_per_lookup_max", percentile(&msgs, 100.0)),
+        ("msgs_over_log2n", m_mean.map(|m| m / log2n)),
+        ("success_pct", Some(100.0 * ok as f64 / total.max(1) as f64)),
+        ("gets_local", Some(local as f64)),
+        ("mib_per_node_settled", Some(per_node(rss_settled))),
+        ("mib_per_node_after", Some(per_node(rss_after))),
+    ];
+    println!();
+    let mut json = serde_json::Map::new();
+    for (name, v) in &rows {
+        println!("{name:<24} {:>12}", crate::fmt(*v));
+        json.insert(
+            (*name).into(),
+            v.map_or(serde_json::Value::Null, |x| {
+                serde_json::json!((x * 1000.0).round() / 1000.0)
+            }),
+        );
+    }
+    json.insert("bench".into(), "dht".into());
+    json.insert("mode".into(), "scale".into());
+    json.insert("settled".into(), settled.into());
+    json.insert("loadavg".into(), load.into());
+    json.insert("seed".into(), o.seed.into());
+    println!("{}", serde_json::Value::Object(json));
+    if let Some(m) = m_mean {
+        println!(
+            "target mean lookup messages <= 2 x log2(N) = {:.1}: {:.1}  {}",
+            2.0 * log2n,
+            m,
+            if m <= 2.0 * log2n { "met" } else { "NOT met" }
+        );
+    }
+    let mib = per_node(rss_after);
+    println!(
+        "target memory per in-process node < 2 MiB: {mib:.2} MiB  {}",
+        if mib < 2.0 { "met" } else { "NOT met" }
+    );
+    for nd in &nodes {
+        let _ = nd.client.shutdown().await;
+    }
+    Ok(())
+}
