@@ -39,6 +39,17 @@ pub fn read_swarm_key(path: &Path) -> Result<PreSharedKey, StartError> {
     PreSharedKey::from_str(&text).map_err(|e| err(format!("malformed ({e})")))
 }
 
+/// Swarm settings shared by every transport kind: the idle timeout, and
+/// lazy multistream-select on substreams: the dialer sends its protocol
+/// proposal and its first message together instead of waiting for the
+/// listener's echo, so a Kademlia request costs one round trip instead of
+/// two. The bytes on the wire are the same (any libp2p listener accepts
+/// them); only a protocol the remote lacks fails later, at the first read.
+fn swarm_config(c: libp2p::swarm::Config, idle: std::time::Duration) -> libp2p::swarm::Config {
+    c.with_idle_connection_timeout(idle)
+        .with_substream_upgrade_protocol_override(Version::V1Lazy)
+}
+
 /// Builds the swarm for `key`, with the behaviour over `store`.
 pub fn build(
     key: Keypair,
@@ -66,7 +77,7 @@ pub fn build(
             .map_err(setup("memory transport"))?
             .with_behaviour(behaviour)
             .map_err(setup("behaviour"))?
-            .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
+            .with_swarm_config(|c| swarm_config(c, idle))
             .build(),
         (Kind::Standard, Some(psk)) => {
             tracing::info!(fingerprint = %psk.fingerprint(), "private network: TCP only, pre-shared key");
@@ -84,7 +95,7 @@ pub fn build(
                 .map_err(setup("dns"))?
                 .with_behaviour(behaviour)
                 .map_err(setup("behaviour"))?
-                .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
+                .with_swarm_config(|c| swarm_config(c, idle))
                 .build()
         }
         (Kind::Standard, None) => SwarmBuilder::with_existing_identity(key)
@@ -96,7 +107,7 @@ pub fn build(
             .map_err(setup("dns"))?
             .with_behaviour(behaviour)
             .map_err(setup("behaviour"))?
-            .with_swarm_config(|c| c.with_idle_connection_timeout(idle))
+            .with_swarm_config(|c| swarm_config(c, idle))
             .build(),
     };
     Ok(swarm)
