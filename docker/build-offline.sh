@@ -54,11 +54,18 @@ mkdir -m 0700 "$context/rootfs/data"
 cp "$repo/docker/Dockerfile.offline" "$context/Dockerfile"
 
 revision="$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+previous="$(docker image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)"
 log "docker build -t $image (FROM scratch, revision $revision)"
 docker build --quiet -t "$image" \
     --label "org.opencontainers.image.title=p2pnode" \
     --label "org.opencontainers.image.revision=$revision" \
     "$context" >/dev/null
+# The image this tag pointed to before is now untagged: remove it, unless a
+# container still uses it (then `docker image rm` refuses, which is fine).
+current="$(docker image inspect --format '{{.Id}}' "$image")"
+if [ -n "$previous" ] && [ "$previous" != "$current" ]; then
+    docker image rm "$previous" >/dev/null 2>&1 || true
+fi
 
 # 4. Smoke test: the binary starts inside the image.
 docker run --rm --network none "$image" --version >&2

@@ -644,8 +644,21 @@ fn bridge_network_put_get_survive_stops_and_restart() {
     step(t, &format!("created bridge network {net}"));
 
     // The image's contract: non-root, and `ctl` without a node fails clearly.
-    let user = docker_ok(&["image", "inspect", "--format", "{{.Config.User}}", &image()]);
-    assert_eq!(user, "10001:10001", "image user");
+    let contract = docker_ok(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{.Config.User}}|{{json .Config.Healthcheck.Test}}|{{json .Config.Volumes}}|{{json .Config.ExposedPorts}}",
+        &image(),
+    ]);
+    let parts: Vec<&str> = contract.split('|').collect();
+    assert_eq!(parts[0], "10001:10001", "image user: {contract}");
+    assert!(parts[1].contains("\"ctl\""), "health check: {contract}");
+    assert!(parts[2].contains("/data"), "volume: {contract}");
+    assert!(
+        parts[3].contains("4001/tcp") && parts[3].contains("4001/udp"),
+        "ports: {contract}"
+    );
     let lonely = docker(&["run", "--rm", "--network", "none", &image(), "ctl", "id"]);
     assert_eq!(lonely.code, Some(2), "ctl with no node: {lonely}");
     assert!(lonely.stderr.contains("no running node"), "{lonely}");
