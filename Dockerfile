@@ -6,7 +6,7 @@
 # Stage 1 ("builder") compiles a statically linked p2pnode with the official
 # Rust image. Stage 2 ("runtime") is FROM scratch: the binary, an empty data
 # directory and nothing else (no shell, no libc, no package manager), about
-# 13 MB in all.
+# 18 MB in all.
 #
 # Without a registry (CI, air-gapped hosts) use docker/build-offline.sh: it
 # builds the same binary on the host and feeds it to docker/Dockerfile.offline,
