@@ -14,6 +14,10 @@ use crate::network::Node;
 use crate::output::{Format, listening_event, metrics_event};
 use crate::{control, repl, terminal};
 
+/// How long the command loop waits for the node to join before answering
+/// the first line anyway.
+const JOIN_WAIT: Duration = Duration::from_secs(15);
+
 /// How long a graceful shutdown may take before the process exits anyway.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -104,6 +108,13 @@ pub async fn run_node(config: Config, format: Format, no_repl: bool) -> ExitCode
             std::future::pending::<()>().await;
         }
         let lines = terminal::spawn_reader(history);
+        // Lines typed meanwhile wait in the channel, in order.
+        if tokio::time::timeout(JOIN_WAIT, client.wait_joined())
+            .await
+            .is_err()
+        {
+            warn!("still joining the network; answering commands anyway");
+        }
         if let Err(e) = repl::run_channel(&client, lines, tokio::io::stdout(), format).await {
             warn!(error = %e, "writing to stdout failed");
         }

@@ -286,6 +286,7 @@ pub(crate) fn command_name(command: &crate::network::client::Command) -> &'stati
         Command::Dial { .. } => "dial",
         Command::Bootstrap { .. } => "bootstrap",
         Command::Stats { .. } => "stats",
+        Command::WaitJoined { .. } => "wait_joined",
         Command::Shutdown { .. } => "quit",
     }
 }

@@ -200,6 +200,9 @@ pub(crate) enum Command {
     Stats {
         reply: oneshot::Sender<Stats>,
     },
+    WaitJoined {
+        reply: oneshot::Sender<()>,
+    },
     Shutdown {
         reply: oneshot::Sender<()>,
     },
@@ -289,6 +292,15 @@ impl Client {
     /// The node's counters.
     pub async fn stats(&self) -> Result<Stats, Error> {
         self.ask(|reply| Command::Stats { reply }).await
+    }
+
+    /// Returns once the node has joined its network: its first bootstrap
+    /// finished, or a bootstrap peer could not be reached (it is retried in
+    /// the background), or it has no bootstrap peers (it creates a network).
+    /// Scripts piped into the REPL wait on this, so their first `get` is not
+    /// asked of an empty routing table.
+    pub async fn wait_joined(&self) -> Result<(), Error> {
+        self.ask(|reply| Command::WaitJoined { reply }).await
     }
 
     /// Stops the node (flushing its store); returns once it has stopped.

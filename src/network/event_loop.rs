@@ -84,6 +84,10 @@ pub struct EventLoop {
     /// republished once the node has joined (its first bootstrap finished).
     restored: VecDeque<Restored>,
     joined: bool,
+    /// Whether the first join attempt is over (see `Client::wait_joined`),
+    /// and who waits for it.
+    join_settled: bool,
+    join_waiters: Vec<oneshot::Sender<()>>,
     /// Prometheus metrics, with `--metrics`.
     metrics: Option<crate::metrics::Recorder>,
 }
@@ -95,6 +99,7 @@ impl EventLoop {
         limits: Limits,
         retries: Retries,
     ) -> Self {
+        let retries_have_targets = retries.has_targets();
         let store = swarm.behaviour_mut().kademlia.store_mut();
         let restored: VecDeque<Restored> = store
             .originated()
@@ -119,6 +124,8 @@ impl EventLoop {
             stats: Stats::default(),
             restored,
             joined: false,
+            join_settled: !retries_have_targets,
+            join_waiters: Vec::new(),
             metrics: None,
         }
     }
@@ -424,6 +431,13 @@ impl EventLoop {
             Command::Stats { reply } => {
                 let _ = reply.send(self.snapshot());
             }
+            Command::WaitJoined { reply } => {
+                if self.join_settled {
+                    let _ = reply.send(());
+                } else {
+                    self.join_waiters.push(reply);
+                }
+            }
             Command::Shutdown { reply } => {
                 // Handled in `run`; kept here so the match is complete.
                 let _ = reply.send(());
@@ -563,7 +577,10 @@ impl EventLoop {
                         error_chain(&error)
                     ))));
                 }
-                if !self.retries.failed(connection_id, &error_chain(&error)) {
+                if self.retries.failed(connection_id, &error_chain(&error)) {
+                    // Unreachable for now: retried in the background; don't hold the user.
+                    self.settle_join();
+                } else {
                     debug!(peer = ?peer_id, error = %error, "outgoing connection failed");
                 }
             }
@@ -728,6 +745,7 @@ impl EventLoop {
                     }
                 }
                 debug!(ok = result.is_ok(), "bootstrap finished");
+                self.settle_join();
                 if !self.joined
                     && !self.restored.is_empty()
                     && self.kad().kbuckets().any(|b| b.num_entries() > 0)
@@ -740,6 +758,14 @@ impl EventLoop {
                 }
             }
             other => trace!(result = ?other, "query progressed"),
+        }
+    }
+
+    /// The first join attempt is over: release whoever waits for it.
+    fn settle_join(&mut self) {
+        self.join_settled = true;
+        for waiter in self.join_waiters.drain(..) {
+            let _ = waiter.send(());
         }
     }
 
