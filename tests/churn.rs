@@ -195,10 +195,13 @@ fn thirty_nodes_lose_thirty_percent_and_every_record_survives() {
         let mut n = start(&dir(v), &[via]);
         let listening = t.elapsed();
         assert_eq!(n.peer_id, peer_ids[v], "node {v} kept its identity");
-        assert_eq!(
-            stat(&mut n, "records"),
-            held[v],
-            "node {v} kept its records"
+        // At least what it held when last asked: peers may have pushed more
+        // (replication, lookup caching) between that question and the kill.
+        let records = stat(&mut n, "records");
+        assert!(
+            records >= held[v],
+            "node {v} kept its records: {records} after restart, {} before",
+            held[v]
         );
         let key = format!("while-down-{j}");
         let got = n.wait_for(&format!("get {key}"), SETTLE, |g| g["ok"] == true);
