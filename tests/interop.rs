@@ -81,6 +81,10 @@ fn p2pnode_joins_a_network_bootstrapped_from_py_libp2p() {
     init();
     let mut a = PyPeer::start(&[], false);
     let mut b = PyPeer::start(&[&a.addr], false);
+    // The bootstrap peer must know its other peer before p2pnode asks it.
+    a.wait_for("routing", WAIT, |r| {
+        ids_after(r, "ROUTING ").contains(&b.id)
+    });
     let mut n = NodeProc::start(Opts::default().bootstrap(a.addr.clone()));
 
     // identify and ping, both ways of seeing it.
