@@ -95,6 +95,8 @@ pub struct Opts {
     verbose: bool,
     smoke: bool,
     binary: Option<std::path::PathBuf>,
+    /// Idle connection timeout of the scale mode's nodes.
+    idle: Duration,
 }
 
 /// A small deterministic generator (SplitMix64), so both systems see the
@@ -132,6 +134,7 @@ usage: cargo bench --bench dht -- [--nodes N] [--records R] [--gets G] [--seed S
   --no-bmuller  skip the bmuller kademlia comparison
   --scale N     instead: N in-process p2pnode nodes over the memory transport
   --binary PATH run this p2pnode binary instead of the one cargo built (before/after runs)
+  --idle-timeout S  scale mode: close connections idle for S seconds (default 600, as p2pnode)
   --verbose     show the nodes' stderr";
 
 fn parse_args() -> Result<Option<Opts>, String> {
@@ -159,6 +162,7 @@ fn parse_args() -> Result<Option<Opts>, String> {
             verbose: false,
             smoke: false,
             binary: None,
+            idle: Duration::from_secs(600),
         }
     } else {
         Opts {
@@ -171,6 +175,7 @@ fn parse_args() -> Result<Option<Opts>, String> {
             verbose: false,
             smoke: true,
             binary: None,
+            idle: Duration::from_secs(600),
         }
     };
     let mut it = args.iter();
@@ -185,6 +190,7 @@ fn parse_args() -> Result<Option<Opts>, String> {
             "--gets" => o.gets = number(it.next(), a)? as usize,
             "--seed" => o.seed = number(it.next(), a)?,
             "--scale" => o.scale = Some(number(it.next(), a)? as usize),
+            "--idle-timeout" => o.idle = Duration::from_secs(number(it.next(), a)?),
             "--no-bmuller" => o.bmuller = false,
             "--binary" => {
                 o.binary = Some(
