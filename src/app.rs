@@ -12,6 +12,7 @@ use tracing::{info, warn};
 use crate::config::{Config, CtlArgs, default_data_dir};
 use crate::network::Node;
 use crate::output::{Format, listening_event, metrics_event};
+use crate::terminal::Input;
 use crate::{control, repl, terminal};
 
 /// How long the command loop waits for the node to join before answering
@@ -51,7 +52,7 @@ pub async fn run_node(config: Config, format: Format, no_repl: bool) -> ExitCode
             return ExitCode::from(1);
         }
     };
-    let mut stdout = tokio::io::stdout();
+    let mut stdout = terminal::open_output();
     let banner = match format {
         Format::Json => {
             let mut s: String = node
@@ -107,16 +108,20 @@ pub async fn run_node(config: Config, format: Format, no_repl: bool) -> ExitCode
         if no_repl {
             std::future::pending::<()>().await;
         }
-        let lines = terminal::spawn_reader(history);
-        // Lines typed meanwhile wait in the channel, in order.
+        let input = terminal::open_input(history);
+        // Lines typed meanwhile wait in the pipe or the channel, in order.
         if tokio::time::timeout(JOIN_WAIT, client.wait_joined())
             .await
             .is_err()
         {
             warn!("still joining the network; answering commands anyway");
         }
-        if let Err(e) = repl::run_channel(&client, lines, tokio::io::stdout(), format).await {
-            warn!(error = %e, "writing to stdout failed");
+        let done = match input {
+            Input::Pipe(lines) => repl::run(&client, lines, stdout, format).await,
+            Input::Thread(lines) => repl::run_channel(&client, lines, stdout, format).await,
+        };
+        if let Err(e) = done {
+            warn!(error = %e, "reading stdin or writing stdout failed");
         }
     };
     tokio::select! {

@@ -1,12 +1,19 @@
-//! Reading commands from stdin on a dedicated thread: a pending tokio stdin
-//! read cannot be cancelled and would hang shutdown, a thread can simply be
-//! left behind. On a terminal, rustyline gives line editing and history
-//! (kept in the data directory); piped input is read plainly, line by line,
-//! in order.
+//! Stdin and stdout for the command loop. A pipe (scripts, harnesses) is
+//! read and written on the runtime itself, like a socket: the fastest path,
+//! and cancellable. Anything else is read on a dedicated thread: a pending
+//! tokio stdin read cannot be cancelled and would hang shutdown, a thread
+//! can simply be left behind. On a terminal, rustyline gives line editing
+//! and history (kept in the data directory); a file is read plainly, line by
+//! line, in order.
 
 use std::io::{BufRead, IsTerminal};
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::path::PathBuf;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::unix::pipe;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::repl::Line;
@@ -86,4 +93,117 @@ fn edit_lines(tx: &mpsc::Sender<Line>, history: Option<PathBuf>) -> rustyline::R
         let _ = editor.save_history(h);
     }
     Ok(())
+}
+
+/// Where the command loop reads its lines from.
+pub enum Input {
+    /// Stdin is a pipe (a script, a test harness): read it on the runtime
+    /// itself, registered with epoll like any socket. No thread hop per line,
+    /// and unlike tokio's `stdin()` a pending read is simply dropped at
+    /// shutdown.
+    Pipe(tokio::io::BufReader<Restoring<pipe::Receiver>>),
+    /// A terminal or a regular file: lines from the reader thread.
+    Thread(mpsc::Receiver<Line>),
+}
+
+/// Opens stdin for the command loop: a pipe directly, anything else through
+/// [`spawn_reader`]. Must be called within the runtime.
+pub fn open_input(history: Option<PathBuf>) -> Input {
+    if !std::io::stdin().is_terminal()
+        && let Some(rx) = dup_fd(0).and_then(|fd| pipe::Receiver::from_owned_fd(fd).ok())
+    {
+        return Input::Pipe(tokio::io::BufReader::new(Restoring(Some(rx))));
+    }
+    Input::Thread(spawn_reader(history))
+}
+
+/// Stdout for the answers: a pipe is written on the runtime directly (no
+/// blocking-pool round trip per answer); a terminal or a file goes through
+/// tokio's `stdout()`.
+pub fn open_output() -> Box<dyn AsyncWrite + Send + Unpin> {
+    if !std::io::stdout().is_terminal()
+        && let Some(tx) = dup_fd(1).and_then(|fd| pipe::Sender::from_owned_fd(fd).ok())
+    {
+        return Box::new(Restoring(Some(tx)));
+    }
+    Box::new(tokio::io::stdout())
+}
+
+/// A duplicate of a standard descriptor, so the pipe types can own it.
+fn dup_fd(fd: i32) -> Option<OwnedFd> {
+    // SAFETY: 0 and 1 stay open for the life of the process; the borrow
+    // ends with this statement, the duplicate is ours.
+    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+    borrowed.try_clone_to_owned().ok()
+}
+
+/// A pipe end that puts its descriptor back in blocking mode when dropped:
+/// the mode belongs to the pipe, which the process that gave it to us (or
+/// runs after us) may still use.
+pub struct Restoring<P: IntoBlocking>(Option<P>);
+
+/// The tokio pipe ends, which can give their descriptor back in blocking mode.
+pub trait IntoBlocking {
+    /// Returns the descriptor, blocking again.
+    fn restore(self);
+}
+
+impl IntoBlocking for pipe::Receiver {
+    fn restore(self) {
+        let _ = self.into_blocking_fd();
+    }
+}
+
+impl IntoBlocking for pipe::Sender {
+    fn restore(self) {
+        let _ = self.into_blocking_fd();
+    }
+}
+
+impl<P: IntoBlocking> Drop for Restoring<P> {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            p.restore();
+        }
+    }
+}
+
+impl<P: IntoBlocking + AsyncRead + Unpin> AsyncRead for Restoring<P> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.0.as_mut() {
+            Some(p) => Pin::new(p).poll_read(cx, buf),
+            None => Poll::Ready(Ok(())),
+        }
+    }
+}
+
+impl<P: IntoBlocking + AsyncWrite + Unpin> AsyncWrite for Restoring<P> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.0.as_mut() {
+            Some(p) => Pin::new(p).poll_write(cx, buf),
+            None => Poll::Ready(Err(std::io::ErrorKind::BrokenPipe.into())),
+        }
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.0.as_mut() {
+            Some(p) => Pin::new(p).poll_flush(cx),
+            None => Poll::Ready(Ok(())),
+        }
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.0.as_mut() {
+            Some(p) => Pin::new(p).poll_shutdown(cx),
+            None => Poll::Ready(Ok(())),
+        }
+    }
 }

@@ -274,3 +274,70 @@ fn ctl_talks_to_a_node_without_a_terminal() {
     assert_eq!(none.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&none.stderr).contains("no running node"));
 }
+
+/// Stdin can be a regular file (read on the reader thread) as well as a pipe
+/// (read on the runtime): every line is answered, in order, then EOF ends
+/// the node. Stdout here is a pipe, written without the blocking pool.
+#[test]
+fn a_script_file_on_stdin_is_answered_in_order() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    use std::time::Instant;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = dir.path().join("script.txt");
+    std::fs::write(
+        &script,
+        "put greeting hello world\nget greeting\nfrobnicate\nget greeting\n",
+    )
+    .expect("write script");
+    let mut child = Command::new(common::binary())
+        .args([
+            "--json",
+            "--ephemeral",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--data-dir",
+        ])
+        .arg(dir.path().join("node"))
+        .env_remove("P2P_REMOTE_HOST")
+        .stdin(std::fs::File::open(&script).expect("open script"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn p2pnode");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("try_wait") {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("p2pnode did not exit at the end of its script");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "exit status {status}");
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut out)
+        .expect("read stdout");
+    let answers: Vec<Value> = out
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("cmd").is_some())
+        .collect();
+    assert_eq!(answers.len(), 4, "one answer per line: {out}");
+    assert_eq!(answers[0]["cmd"], "put");
+    assert_eq!(answers[0]["stored_locally"], true);
+    assert_eq!(answers[1]["value"], "hello world");
+    assert_eq!(
+        answers[2]["ok"], false,
+        "an unknown command is an error: {}",
+        answers[2]
+    );
+    assert_eq!(answers[3]["value"], "hello world");
+}
