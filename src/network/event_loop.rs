@@ -255,6 +255,11 @@ impl EventLoop {
         }
     }
 
+    /// How many peers the routing table holds.
+    fn routing_table_len(&mut self) -> usize {
+        self.kad().kbuckets().map(|b| b.num_entries()).sum()
+    }
+
     fn kad(&mut self) -> &mut kad::Behaviour<Store> {
         &mut self.swarm.behaviour_mut().kademlia
     }
@@ -495,7 +500,7 @@ impl EventLoop {
             .network_info()
             .connection_counters()
             .num_established() as usize;
-        s.routing_table = self.kad().kbuckets().map(|b| b.num_entries()).sum();
+        s.routing_table = self.routing_table_len();
         s.records = self.kad().store_mut().record_count();
         s.provided = self.kad().store_mut().provided_count();
         s.unflushed = self.kad().store_mut().unflushed();
@@ -549,7 +554,12 @@ impl EventLoop {
                     if self.retries.connected(connection_id) {
                         info!(peer = %peer_id, %addr, "joined through bootstrap peer");
                         self.kad().add_address(&peer_id, addr);
-                        if self.kad().bootstrap().is_ok() {
+                        // A full bootstrap (a lookup per bucket) only when
+                        // this node knows nobody else: at the first join, or
+                        // after losing its whole routing table. A node that
+                        // merely reconnects still knows its neighbourhood, and
+                        // a thousand nodes re-bootstrapping at once is a storm.
+                        if self.routing_table_len() <= 1 && self.kad().bootstrap().is_ok() {
                             self.stats.queries_started += 1;
                         }
                     }
@@ -558,11 +568,18 @@ impl EventLoop {
             SwarmEvent::ConnectionClosed {
                 peer_id,
                 connection_id,
+                cause,
                 ..
             } => {
                 self.peers.closed(peer_id, connection_id);
-                if self.swarm.connected_peers().next().is_none() && self.retries.has_targets() {
-                    warn!("lost every peer; dialling the bootstrap peers again");
+                // `cause` is None when this node closed the connection itself
+                // (idle, or shutting down): nothing was lost, the routing
+                // table still knows where its peers are.
+                if let Some(cause) = cause
+                    && self.swarm.connected_peers().next().is_none()
+                    && self.retries.has_targets()
+                {
+                    warn!(last = %error_chain(&cause), "lost every peer; dialling the bootstrap peers again");
                     self.retries.reset(&mut self.swarm);
                 }
             }
@@ -736,7 +753,7 @@ impl EventLoop {
                     return;
                 }
                 if let Some(replies) = self.pending_bootstrap.remove(&id) {
-                    let size: usize = self.kad().kbuckets().map(|b| b.num_entries()).sum();
+                    let size = self.routing_table_len();
                     for reply in replies {
                         let _ = reply.send(match &result {
                             Ok(_) => Ok(size),
