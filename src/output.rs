@@ -223,6 +223,7 @@ impl Reply {
                 "records": s.records,
                 "provided": s.provided,
                 "queries_started": s.queries_started,
+                "queries_active": s.queries_active,
                 "requests_served": s.requests_served,
                 "records_refused": s.records_refused,
                 "unflushed": s.unflushed,
@@ -366,7 +367,7 @@ impl Reply {
             Body::Bootstrap(n) => format!("bootstrap done: {n} peer(s) in the routing table"),
             Body::Stats(s) => format!(
                 "peers {}  connections {}  routing table {}  records {}  provided {}\n\
-                 queries started {}  requests served {}  records refused {}  uptime {} s\n\
+                 queries started {} (active {})  requests served {}  records refused {}  uptime {} s\n\
                  commands served {}  metrics {}",
                 s.connected_peers,
                 s.connections,
@@ -374,6 +375,7 @@ impl Reply {
                 s.records,
                 s.provided,
                 s.queries_started,
+                s.queries_active,
                 s.requests_served,
                 s.records_refused,
                 s.uptime_secs,

@@ -140,6 +140,9 @@ pub struct Stats {
     pub provided: usize,
     /// DHT queries started by this node.
     pub queries_started: u64,
+    /// DHT queries of this node still running (its own lookups, puts,
+    /// bootstrap and background republishing).
+    pub queries_active: usize,
     /// Inbound Kademlia requests served.
     pub requests_served: u64,
     /// Records pushed by peers that were refused (limits, validation).

@@ -501,6 +501,7 @@ impl EventLoop {
             .connection_counters()
             .num_established() as usize;
         s.routing_table = self.routing_table_len();
+        s.queries_active = self.kad().iter_queries().count();
         s.records = self.kad().store_mut().record_count();
         s.provided = self.kad().store_mut().provided_count();
         s.unflushed = self.kad().store_mut().unflushed();
