@@ -117,6 +117,10 @@ pub struct NodeArgs {
     /// How long one DHT query may take.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     pub query_timeout: Duration,
+    /// How often the routing table is refreshed (a Kademlia bootstrap: a
+    /// lookup of this node's own ID, then one per bucket).
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    pub refresh_interval: Duration,
     /// Close a connection after it has been idle this long.
     #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
     pub idle_timeout: Duration,
@@ -164,6 +168,8 @@ pub struct Timings {
     pub replication_interval: Duration,
     /// Timeout of one query.
     pub query_timeout: Duration,
+    /// Interval of the periodic routing-table refresh (Kademlia bootstrap).
+    pub refresh_interval: Duration,
     /// Idle connection timeout.
     pub idle_timeout: Duration,
 }
@@ -175,6 +181,7 @@ impl Default for Timings {
             republish_interval: Duration::from_secs(22 * 3600),
             replication_interval: Duration::from_secs(3600),
             query_timeout: Duration::from_secs(30),
+            refresh_interval: Duration::from_secs(300),
             idle_timeout: Duration::from_secs(600),
         }
     }
@@ -278,6 +285,7 @@ impl NodeArgs {
             || self.republish_interval.is_zero()
             || self.replication_interval.is_zero()
             || self.query_timeout.is_zero()
+            || self.refresh_interval.is_zero()
         {
             return Err("durations must be longer than zero".into());
         }
@@ -341,6 +349,7 @@ impl NodeArgs {
                 republish_interval: self.republish_interval,
                 replication_interval: self.replication_interval,
                 query_timeout: self.query_timeout,
+                refresh_interval: self.refresh_interval,
                 idle_timeout: self.idle_timeout,
             },
             swarm_key: self.swarm_key,

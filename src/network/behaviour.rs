@@ -41,6 +41,7 @@ impl Behaviour {
             .set_publication_interval(Some(t.republish_interval))
             .set_provider_publication_interval(Some(t.republish_interval))
             .set_replication_interval(Some(t.replication_interval))
+            .set_periodic_bootstrap_interval(Some(t.refresh_interval))
             // Inbound records are checked (e.g. `/pk/` keys) by the event loop
             // before they reach the store.
             .set_record_filtering(kad::StoreInserts::FilterBoth)
