@@ -121,7 +121,10 @@ pub fn open_input(history: Option<PathBuf>) -> Input {
 /// blocking-pool round trip per answer); a terminal or a file goes through
 /// tokio's `stdout()`.
 pub fn open_output() -> Box<dyn AsyncWrite + Send + Unpin> {
+    // Non-blocking mode belongs to the pipe, not to the descriptor: with
+    // `2>&1` the logs would share it and could be dropped when it is full.
     if !std::io::stdout().is_terminal()
+        && !same_file(1, 2)
         && let Some(tx) = dup_fd(1).and_then(|fd| pipe::Sender::from_owned_fd(fd).ok())
     {
         return Box::new(Restoring(Some(tx)));
@@ -135,6 +138,17 @@ fn dup_fd(fd: i32) -> Option<OwnedFd> {
     // ends with this statement, the duplicate is ours.
     let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
     borrowed.try_clone_to_owned().ok()
+}
+
+/// Whether two standard descriptors are the same file (or pipe); true when
+/// that cannot be told.
+fn same_file(a: i32, b: i32) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let meta = |fd| dup_fd(fd).and_then(|fd| std::fs::File::from(fd).metadata().ok());
+    match (meta(a), meta(b)) {
+        (Some(a), Some(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => true,
+    }
 }
 
 /// A pipe end that puts its descriptor back in blocking mode when dropped:
