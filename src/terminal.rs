@@ -134,8 +134,8 @@ pub fn open_output() -> Box<dyn AsyncWrite + Send + Unpin> {
 
 /// A duplicate of a standard descriptor, so the pipe types can own it.
 fn dup_fd(fd: i32) -> Option<OwnedFd> {
-    // SAFETY: 0 and 1 stay open for the life of the process; the borrow
-    // ends with this statement, the duplicate is ours.
+    // SAFETY: the standard descriptors (0, 1, 2) stay open for the life of
+    // the process; the borrow ends with this statement, the duplicate is ours.
     let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
     borrowed.try_clone_to_owned().ok()
 }
