@@ -18,6 +18,25 @@ pub enum Error {
     /// The network operation failed; the message says how.
     #[error("{0}")]
     Network(String),
+    /// A dial failed; the message names the address and why.
+    #[error("dial failed: {0}")]
+    Dial(String),
+    /// This node's own rules refuse the record (the same rules it applies
+    /// to what peers push).
+    #[error("{refusal}{hint}", refusal = .0, hint = .0.flag().map(|f| format!(" ({f})")).unwrap_or_default())]
+    Refused(crate::store::Refusal),
+    /// The record store could not write the record to disk.
+    #[error(
+        "record store {path}: cannot write ({reason}); the value is held in memory only (sent to {replicated} peer(s))"
+    )]
+    StoreWrite {
+        /// The database file.
+        path: String,
+        /// Why the write failed.
+        reason: String,
+        /// How many peers confirmed storing it.
+        replicated: usize,
+    },
 }
 
 impl<T> From<tokio::sync::mpsc::error::SendError<T>> for Error {

@@ -7,7 +7,7 @@
 //! - `mh:<text>`: the sha2-256 multihash of `text` (`0x12 0x20` + digest),
 //!   the usual form of provider keys in go-libp2p and py-libp2p.
 
-use libp2p::kad::RecordKey;
+use crate::dht::RecordKey;
 use sha2::{Digest, Sha256};
 
 /// The multihash code of sha2-256 and its digest length.

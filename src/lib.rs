@@ -10,6 +10,8 @@
 //! - [`bootstrap`]: `P2P_REMOTE_HOST` / `--bootstrap` text into dial targets.
 //! - [`identity`]: the node's persistent ed25519 key in the data directory.
 //! - [`keys`]: how a user writes a record key (`text`, `hex:..`, `mh:..`).
+//! - [`dht`]: p2pnode's Kademlia without I/O: ID space and XOR distance,
+//!   wire messages, routing table, lookups, records and their ordering.
 //! - [`network`]: the swarm: behaviour, transport, the `EventLoop` that owns
 //!   it and the cloneable [`network::Client`] that talks to it.
 //! - [`store`]: the record store behind Kademlia: an in-memory index written
@@ -28,6 +30,7 @@ pub mod app;
 pub mod bootstrap;
 pub mod config;
 pub mod control;
+pub mod dht;
 pub mod error;
 pub mod identity;
 pub mod keys;

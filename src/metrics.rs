@@ -15,6 +15,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -23,7 +24,7 @@ use tracing::{debug, info, warn};
 
 use crate::error::StartError;
 use crate::network::behaviour::BehaviourEvent;
-use crate::network::client::Stats;
+use crate::network::reports::Stats;
 
 /// The metric name prefix of p2pnode's own metrics (libp2p's use `libp2p_`).
 const PREFIX: &str = "p2pnode";
@@ -37,6 +38,27 @@ const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CommandLabels {
     command: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QueryLabels {
+    kind: &'static str,
+}
+
+/// DHT query durations: 100 µs doubling to about 52 s, so a LAN lookup
+/// (a few milliseconds) and a timed-out one both land in a real bucket.
+fn duration_buckets() -> impl Iterator<Item = f64> {
+    prometheus_client::metrics::histogram::exponential_buckets(0.0001, 2.0, 20)
+}
+
+/// Requests per query: 1 doubling to 512.
+fn request_buckets() -> impl Iterator<Item = f64> {
+    prometheus_client::metrics::histogram::exponential_buckets(1.0, 2.0, 10)
 }
 
 /// Gauges and counters mirroring [`Stats`].
@@ -57,6 +79,9 @@ struct StatsMetrics {
 pub struct Recorder {
     libp2p: libp2p::metrics::Metrics,
     commands: Family<CommandLabels, Counter>,
+    refusals: Family<ReasonLabels, Counter>,
+    query_seconds: Family<QueryLabels, Histogram>,
+    query_requests: Family<QueryLabels, Histogram>,
     stats: StatsMetrics,
     /// The counters' values at the last refresh (they only grow).
     last: Stats,
@@ -74,11 +99,29 @@ impl Recorder {
     /// Records a swarm event and the behaviour event inside it.
     pub fn record(&self, event: &SwarmEvent<BehaviourEvent>) {
         match event {
-            SwarmEvent::Behaviour(BehaviourEvent::Kademlia(e)) => self.libp2p.record(e),
+            // DHT requests are counted by p2pnode's own metrics.
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(_)) => {}
             SwarmEvent::Behaviour(BehaviourEvent::Identify(e)) => self.libp2p.record(e),
             SwarmEvent::Behaviour(BehaviourEvent::Ping(e)) => self.libp2p.record(e),
             other => self.libp2p.record(other),
         }
+    }
+
+    /// Records one finished DHT query of `kind`: how long it took and how
+    /// many requests it sent.
+    pub fn query(&self, kind: &'static str, elapsed: Duration, requests: usize) {
+        let l = QueryLabels { kind };
+        self.query_seconds
+            .get_or_create(&l)
+            .observe(elapsed.as_secs_f64());
+        self.query_requests
+            .get_or_create(&l)
+            .observe(requests as f64);
+    }
+
+    /// Counts one record refused, by reason.
+    pub fn refused(&self, reason: &'static str) {
+        self.refusals.get_or_create(&ReasonLabels { reason }).inc();
     }
 
     /// Counts one command served (REPL, `ctl` or the library's `Client`).
@@ -174,12 +217,40 @@ pub async fn start(addr: SocketAddr) -> Result<Recorder, StartError> {
     let mut registry = Registry::default();
     let libp2p = libp2p::metrics::Metrics::new(&mut registry);
     let (stats, commands) = register(&mut registry);
+    let refusals = Family::<ReasonLabels, Counter>::default();
+    let query_seconds = Family::<QueryLabels, Histogram>::new_with_constructor(|| {
+        Histogram::new(duration_buckets())
+    });
+    let query_requests =
+        Family::<QueryLabels, Histogram>::new_with_constructor(
+            || Histogram::new(request_buckets()),
+        );
+    let sub = registry.sub_registry_with_prefix(PREFIX);
+    sub.register(
+        "records_refused_by_reason",
+        "Records and provider records refused, by reason",
+        refusals.clone(),
+    );
+    sub.register_with_unit(
+        "dht_query_duration",
+        "Duration of this node's DHT queries, by kind",
+        prometheus_client::registry::Unit::Seconds,
+        query_seconds.clone(),
+    );
+    sub.register(
+        "dht_query_requests",
+        "Requests sent per DHT query, by kind",
+        query_requests.clone(),
+    );
     let (stop, stopped) = oneshot::channel();
     tokio::spawn(serve(listener, Arc::new(registry), stopped));
     info!(addr = %bound, "serving metrics");
     Ok(Recorder {
         libp2p,
         commands,
+        refusals,
+        query_seconds,
+        query_requests,
         stats,
         last: Stats::default(),
         addr: bound,

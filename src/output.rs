@@ -160,6 +160,7 @@ impl Reply {
             Ok(Body::Get(g)) => {
                 let mut m = json!({
                     "copies": g.copies,
+                    "stale": g.stale,
                     "peers_queried": g.peers_queried,
                     "elapsed_ms": ms(g.elapsed),
                 });
@@ -169,7 +170,7 @@ impl Reply {
                         m["value_hex"] = json!(hex::encode(&first.value));
                     }
                     m["from"] = json!(first.from.map_or("local".to_string(), |p| p.to_string()));
-                    m["conflict"] = json!(g.values.len() > 1);
+                    m["conflict"] = json!(g.conflict);
                 }
                 if g.values.len() > 1 {
                     m["values"] = g

@@ -255,7 +255,9 @@ pub async fn execute(client: &Client, command: Command) -> Reply {
                     .await?,
             ),
             Command::Get { key, quorum } => Body::Get(client.get(parse_key(&key)?, quorum).await?),
-            Command::Provide { key } => Body::Provide(client.provide(parse_key(&key)?).await?),
+            Command::Provide { key } => {
+                Body::Provide(client.provide(parse_key(&key)?).await?.elapsed)
+            }
             Command::Providers { key } => {
                 Body::Providers(client.providers(parse_key(&key)?).await?)
             }

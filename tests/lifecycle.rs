@@ -7,7 +7,6 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use support::*;
 
 /// Short lifecycle: TTL 6 s, republish and replicate every 2 s.
@@ -135,9 +134,10 @@ fn put_and_get_quorums_are_counted() {
 }
 
 #[test]
-fn conflicting_values_are_all_reported() {
-    // A stores its value while alone; B and C agree on another. Then the
-    // two halves meet, and D asks everyone.
+fn partitioned_writes_converge_on_the_newest() {
+    // A stores its value while alone; later B and C agree on another.
+    // Then the two halves meet, and D asks everyone: the newer write wins,
+    // the older copy is counted as stale and repaired.
     let mut a = alone(&[]);
     assert_ok(&a.cmd("put colour red"));
     let mut b = alone(&[]);
@@ -150,14 +150,14 @@ fn conflicting_values_are_all_reported() {
     let mut d = join(&b, &[]);
     d.wait_routing(3, SETTLE);
     let get = d.cmd("get colour --quorum all");
-    assert_eq!(get["conflict"], true, "{get}");
-    let mut values: Vec<&str> = get["values"]
-        .as_array()
-        .expect("values")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
-    values.sort();
-    assert_eq!(values, ["blue", "red"], "{get}");
+    assert_ok(&get);
+    assert_eq!(get["value"], "blue", "{get}");
+    assert_eq!(get["conflict"], false, "{get}");
     assert_eq!(get["copies"], 3, "{get}");
+    assert_eq!(get["stale"], 1, "A's older copy: {get}");
+    // Read repair: A now holds the newer value too.
+    let v = a.wait_for("get colour", SETTLE, |v| {
+        v["from"] == "local" && v["value"] == "blue"
+    });
+    assert_ok(&v);
 }

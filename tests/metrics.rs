@@ -111,17 +111,18 @@ fn metrics_are_served_and_follow_the_node() {
         sample(&body, "p2pnode_requests_served_total").is_some(),
         "{body}"
     );
-    // libp2p's own: connections and Kademlia query counts and durations.
+    // libp2p's own (connections, identify) and p2pnode's DHT query
+    // durations and requests per query.
     assert!(
         body.contains("libp2p_swarm_connections_established_total"),
         "{body}"
     );
     assert!(
-        body.contains("libp2p_kad_query_result_duration_seconds_bucket"),
+        body.contains("p2pnode_dht_query_duration_seconds_bucket{le=\"0.0001\",kind=\"put\"}"),
         "{body}"
     );
     assert!(
-        body.contains("libp2p_kad_query_result_num_requests"),
+        body.contains("p2pnode_dht_query_requests_bucket{le=\"1.0\",kind=\"put\"}"),
         "{body}"
     );
     assert!(body.contains("libp2p_identify_received_total"), "{body}");

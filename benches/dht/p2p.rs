@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use libp2p::PeerId;
-use libp2p::kad::{self, KBucketKey};
+use p2pnode::dht::{DEFAULT_K, Distance, Point};
 use serde_json::Value;
 
 use crate::procs::LineProc;
@@ -148,16 +148,16 @@ impl P2pNet {
         let Ok(record_key) = p2pnode::keys::parse(key) else {
             return holders;
         };
-        let target = KBucketKey::new(record_key);
-        let mut others: Vec<(kad::KBucketDistance, usize)> = self
+        let target = Point::of_bytes(record_key.as_ref());
+        let mut others: Vec<(Distance, usize)> = self
             .nodes
             .iter()
             .enumerate()
             .filter(|(i, _)| *i != putter)
-            .map(|(i, n)| (target.distance(&KBucketKey::from(n.peer)), i))
+            .map(|(i, n)| (target.distance(&Point::of_peer(&n.peer)), i))
             .collect();
         others.sort();
-        for (_, i) in others.into_iter().take(kad::K_VALUE.get()) {
+        for (_, i) in others.into_iter().take(DEFAULT_K) {
             holders[i] = true;
         }
         holders

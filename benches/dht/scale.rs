@@ -6,9 +6,9 @@
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use libp2p::kad::{self, KBucketKey};
 use libp2p::multiaddr::Protocol;
 use p2pnode::bootstrap::Target;
+use p2pnode::dht::{DEFAULT_K, Distance, Point};
 use p2pnode::network::{Kind, Node, Quorum};
 use p2pnode::{Config, keys};
 
@@ -153,10 +153,7 @@ async fn run_async(n: usize, o: &Opts) -> Result<(), String> {
     let rss_settled = procs::rss_kib(me).unwrap_or(0);
 
     let mut rng = Rng(o.seed);
-    let peers: Vec<KBucketKey<libp2p::PeerId>> = nodes
-        .iter()
-        .map(|nd| KBucketKey::from(nd.peer_id))
-        .collect();
+    let peers: Vec<Point> = nodes.iter().map(|nd| Point::of_peer(&nd.peer_id)).collect();
     let (mut put_ms, mut get_ms, mut msgs, mut replicated) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut full_msgs = Vec::new();
@@ -181,15 +178,15 @@ async fn run_async(n: usize, o: &Opts) -> Result<(), String> {
             Err(e) => eprintln!("put failed: {e}"),
         }
         // Non-holders: not the putter, not among the k closest.
-        let target = KBucketKey::new(key.clone());
-        let mut by_distance: Vec<(kad::KBucketDistance, usize)> = (0..n)
+        let target = Point::of_bytes(key.as_ref());
+        let mut by_distance: Vec<(Distance, usize)> = (0..n)
             .filter(|&j| j != putter)
             .map(|j| (target.distance(&peers[j]), j))
             .collect();
         by_distance.sort();
         let mut far: Vec<usize> = by_distance
             .iter()
-            .skip(kad::K_VALUE.get())
+            .skip(DEFAULT_K)
             .map(|&(_, j)| j)
             .collect();
         rng.shuffle(&mut far);

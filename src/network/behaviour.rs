@@ -1,14 +1,17 @@
-//! The composed network behaviour: Kademlia for the DHT, identify so peers
-//! learn each other's listen addresses and protocols, ping for liveness.
+//! The composed network behaviour: the Kademlia protocol (requests and
+//! responses of the kad-dht spec, served and sent by p2pnode's own DHT
+//! code), identify so peers learn each other's listen addresses and
+//! protocols, ping for liveness.
 
 use std::time::Duration;
 
 use libp2p::identity::Keypair;
+use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::NetworkBehaviour;
-use libp2p::{StreamProtocol, identify, kad, ping};
+use libp2p::{StreamProtocol, identify, ping};
 
 use crate::config::Config;
-use crate::store::Store;
+use crate::dht::codec::KadCodec;
 
 /// The identify protocol version shared by libp2p implementations.
 pub const IDENTIFY_PROTOCOL: &str = "/ipfs/id/1.0.0";
@@ -17,11 +20,14 @@ pub const IDENTIFY_PROTOCOL: &str = "/ipfs/id/1.0.0";
 /// FIND_NODE answers with twenty peers and their addresses.
 const PACKET_OVERHEAD: usize = 16 * 1024;
 
+/// How long one DHT request may wait for its answer (libp2p-kad's default).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The swarm's behaviour.
 #[derive(NetworkBehaviour)]
 pub struct Behaviour {
-    /// The Kademlia DHT (`/ipfs/kad/1.0.0`).
-    pub kademlia: kad::Behaviour<Store>,
+    /// The Kademlia wire protocol (`/ipfs/kad/1.0.0`).
+    pub kad: request_response::Behaviour<KadCodec>,
     /// Exchanges listen addresses, protocols and agent versions.
     pub identify: identify::Behaviour,
     /// Measures round-trip times and detects dead connections.
@@ -29,46 +35,42 @@ pub struct Behaviour {
 }
 
 impl Behaviour {
-    /// Builds the behaviour for `key` over `store`, as `config` says.
-    pub fn new(key: &Keypair, store: Store, config: &Config) -> Self {
-        let peer = key.public().to_peer_id();
-        let t = &config.timings;
-        let mut kad_config = kad::Config::new(kad::PROTOCOL_NAME);
-        kad_config
-            .set_query_timeout(t.query_timeout)
-            .set_record_ttl(Some(t.record_ttl))
-            .set_provider_record_ttl(Some(t.record_ttl))
-            .set_publication_interval(Some(t.republish_interval))
-            .set_provider_publication_interval(Some(t.republish_interval))
-            .set_replication_interval(Some(t.replication_interval))
-            .set_periodic_bootstrap_interval(Some(t.refresh_interval))
-            // Inbound records are checked (e.g. `/pk/` keys) by the event loop
-            // before they reach the store.
-            .set_record_filtering(kad::StoreInserts::FilterBoth)
-            .set_max_packet_size(
-                (config.limits.max_value_bytes + config.limits.max_key_bytes + PACKET_OVERHEAD)
-                    .max(PACKET_OVERHEAD),
-            );
-        let mut kademlia = kad::Behaviour::with_config(peer, store, kad_config);
-        // Loopback and container addresses are never "confirmed external", so
-        // automatic mode would leave us a client that answers nobody.
-        kademlia.set_mode(Some(kad::Mode::Server));
-
+    /// Builds the behaviour for `key`, as `config` says.
+    pub fn new(key: &Keypair, config: &Config) -> Self {
+        let max_message =
+            (config.limits.max_value_bytes + config.limits.max_key_bytes + PACKET_OVERHEAD)
+                .max(PACKET_OVERHEAD);
+        let kad = request_response::Behaviour::with_codec(
+            KadCodec::new(max_message),
+            [(crate::dht::PROTOCOL, ProtocolSupport::Full)],
+            request_response::Config::default().with_request_timeout(REQUEST_TIMEOUT),
+        );
         let identify = identify::Behaviour::new(
             identify::Config::new(IDENTIFY_PROTOCOL.to_string(), key.public())
-                .with_agent_version(format!("p2pnode/{}", env!("CARGO_PKG_VERSION")))
+                .with_agent_version(agent_version())
                 .with_push_listen_addr_updates(true),
         );
         let ping = ping::Behaviour::new(ping::Config::new().with_interval(Duration::from_secs(30)));
         Behaviour {
-            kademlia,
+            kad,
             identify,
             ping,
         }
     }
 }
 
-/// Whether a peer speaks our Kademlia protocol, judging by identify.
+/// What identify tells peers this node runs: `p2pnode/<version>`.
+pub fn agent_version() -> String {
+    format!("p2pnode/{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Whether a peer serves our Kademlia protocol, judging by identify.
 pub fn speaks_kad(protocols: &[StreamProtocol]) -> bool {
-    protocols.contains(&kad::PROTOCOL_NAME)
+    protocols.contains(&crate::dht::PROTOCOL)
+}
+
+/// Whether identify says the peer runs p2pnode (it understands the DHT
+/// extension fields, such as the reason of a refusal).
+pub fn is_p2pnode(agent: &str) -> bool {
+    agent.starts_with("p2pnode/")
 }

@@ -2,161 +2,16 @@
 //! sends one [`Command`] to the event loop that owns the swarm and awaits its
 //! reply on a oneshot channel, so callers never touch the swarm or a lock.
 
-use std::num::NonZeroUsize;
-use std::time::Duration;
-
-use libp2p::kad::RecordKey;
-use libp2p::{Multiaddr, PeerId};
+use libp2p::PeerId;
 use tokio::sync::{mpsc, oneshot};
 
+pub use super::reports::*;
 use crate::bootstrap::Target;
+use crate::dht::RecordKey;
 use crate::error::Error;
 
 /// How many commands may wait for the event loop before senders wait too.
 pub const COMMAND_CAPACITY: usize = 64;
-
-/// How many peers must answer a `put` or `get` before it counts as done.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Quorum {
-    /// The default: one answer (for `put`, the record is always stored
-    /// locally and sent to the k closest peers; one confirmation is asked).
-    #[default]
-    Default,
-    /// At least this many peers.
-    N(NonZeroUsize),
-    /// Every one of the k closest peers that answers within the timeout.
-    All,
-}
-
-/// What a `put` did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PutReport {
-    /// The key stored.
-    pub key: RecordKey,
-    /// How many remote peers confirmed storing the record.
-    pub replicated: usize,
-    /// The quorum asked for, and whether it was met.
-    pub quorum: Quorum,
-    /// Whether `replicated` satisfies the quorum asked for.
-    pub quorum_met: bool,
-    /// How long the operation took.
-    pub elapsed: Duration,
-}
-
-/// One value found for a key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Found {
-    /// The value.
-    pub value: Vec<u8>,
-    /// The peer that returned it; `None` for this node's own store.
-    pub from: Option<PeerId>,
-}
-
-/// What a `get` found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GetReport {
-    /// The key looked up.
-    pub key: RecordKey,
-    /// Distinct values found, first found first. More than one means peers
-    /// disagree: they are all reported rather than one picked silently.
-    pub values: Vec<Found>,
-    /// How many copies were seen in all (including duplicates).
-    pub copies: usize,
-    /// Whether the quorum asked for was met.
-    pub quorum_met: bool,
-    /// How long the lookup took.
-    pub elapsed: Duration,
-    /// How many peers were asked.
-    pub peers_queried: u32,
-}
-
-/// Who provides a key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProvidersReport {
-    /// The key.
-    pub key: RecordKey,
-    /// The providers found (this node included when it provides the key).
-    pub providers: Vec<PeerId>,
-    /// How long the lookup took.
-    pub elapsed: Duration,
-}
-
-/// A connected peer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PeerInfo {
-    /// Its peer ID.
-    pub peer: PeerId,
-    /// The remote addresses of our connections to it.
-    pub addrs: Vec<Multiaddr>,
-    /// Its agent version, once identify has told.
-    pub agent: Option<String>,
-    /// The last ping round-trip time.
-    pub rtt: Option<Duration>,
-}
-
-/// This node's identity and addresses.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NodeInfo {
-    /// Our peer ID.
-    pub peer: PeerId,
-    /// Listen addresses, each with `/p2p/<peer>`.
-    pub listen: Vec<Multiaddr>,
-    /// External addresses advertised to peers.
-    pub external: Vec<Multiaddr>,
-}
-
-/// One k-bucket of the routing table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Bucket {
-    /// The bucket index i: peers at XOR distance in [2^i, 2^(i+1)).
-    pub index: u32,
-    /// Its entries: peer, addresses, and whether we are connected.
-    pub entries: Vec<(PeerId, Vec<Multiaddr>, bool)>,
-}
-
-/// A known peer and its XOR distance to a key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Close {
-    /// The peer.
-    pub peer: PeerId,
-    /// The XOR distance as 64 hex digits.
-    pub distance: String,
-    /// The bucket that distance falls in (log2 of the distance).
-    pub bucket: Option<u32>,
-}
-
-/// Counters that describe the node's state.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Stats {
-    /// Connected peers.
-    pub connected_peers: usize,
-    /// Open connections.
-    pub connections: usize,
-    /// Peers in the routing table.
-    pub routing_table: usize,
-    /// Records held in the local store.
-    pub records: usize,
-    /// Keys this node provides.
-    pub provided: usize,
-    /// DHT queries started by this node.
-    pub queries_started: u64,
-    /// DHT queries of this node still running (its own lookups, puts,
-    /// bootstrap and background republishing).
-    pub queries_active: usize,
-    /// Inbound Kademlia requests served.
-    pub requests_served: u64,
-    /// Records pushed by peers that were refused (limits, validation).
-    pub records_refused: u64,
-    /// Keys whose latest state is not yet written to the record store's
-    /// database (committed every tick; 0 for an in-memory store).
-    pub unflushed: usize,
-    /// Seconds since start.
-    pub uptime_secs: u64,
-    /// Commands served (REPL, `ctl`, library calls).
-    pub commands_served: u64,
-    /// Where Prometheus metrics are served (`--metrics`), if anywhere.
-    pub metrics: Option<std::net::SocketAddr>,
-}
 
 /// A request to the event loop, with the channel for its reply.
 #[derive(Debug)]
@@ -174,7 +29,7 @@ pub(crate) enum Command {
     },
     Provide {
         key: RecordKey,
-        reply: oneshot::Sender<Result<Duration, Error>>,
+        reply: oneshot::Sender<Result<ProvideReport, Error>>,
     },
     Providers {
         key: RecordKey,
@@ -245,15 +100,15 @@ impl Client {
         .await?
     }
 
-    /// Looks `key` up: the local store first, then the DHT.
-    /// [`Error::NotFound`] when no peer that was asked has it.
+    /// Looks `key` up: the local store when it holds a current copy, else
+    /// the DHT. A report without values means no peer asked had it.
     pub async fn get(&self, key: RecordKey, quorum: Quorum) -> Result<GetReport, Error> {
         self.ask(|reply| Command::Get { key, quorum, reply })
             .await?
     }
 
     /// Announces this node as a provider of `key`.
-    pub async fn provide(&self, key: RecordKey) -> Result<Duration, Error> {
+    pub async fn provide(&self, key: RecordKey) -> Result<ProvideReport, Error> {
         self.ask(|reply| Command::Provide { key, reply }).await?
     }
 

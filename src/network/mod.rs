@@ -1,12 +1,14 @@
 //! The network side of a node: the swarm, the event loop that owns it, and
 //! the [`Client`] handle the rest of the program uses.
 
+pub mod address;
 // The derive macro generates an event enum without docs; its variants mirror the fields.
 #[allow(missing_docs)]
 pub mod behaviour;
 pub mod client;
-pub mod event_loop;
+mod event_loop;
 mod peers;
+pub mod reports;
 mod retry;
 pub mod transport;
 
@@ -17,9 +19,12 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{Instrument, info};
 
-pub use client::{Client, Quorum};
-pub use event_loop::EventLoop;
+pub use client::Client;
+pub use event_loop::Settings;
+pub use reports::Quorum;
 pub use transport::Kind;
+
+use event_loop::EventLoop;
 
 use crate::config::Config;
 use crate::error::StartError;
@@ -38,6 +43,9 @@ pub struct Node {
     pub peer_id: PeerId,
     /// Listen addresses with `/p2p/<peer_id>`, real ports included.
     pub listen_addrs: Vec<Multiaddr>,
+    /// How the node joins: `"create"` (no peers to join through), `"join"`
+    /// (bootstrap peers given) or `"rejoin"` (peers saved from its last run).
+    pub mode: &'static str,
     /// Where Prometheus metrics are served (`--metrics`; the real port).
     pub metrics_addr: Option<std::net::SocketAddr>,
     task: JoinHandle<()>,
@@ -62,10 +70,15 @@ impl Node {
         } else {
             Store::open(&config.data_dir, peer_id, &config.limits)?
         };
-        let swarm = transport::build(key, store, &config, kind)?;
+        let swarm = transport::build(key, &config, kind)?;
         let (tx, rx) = mpsc::channel(client::COMMAND_CAPACITY);
-        let retries = retry::Retries::new(config.bootstrap.clone());
-        let mut event_loop = EventLoop::new(swarm, rx, config.limits, retries);
+        let settings = Settings {
+            k: crate::dht::DEFAULT_K,
+            alpha: crate::dht::DEFAULT_ALPHA,
+            timings: config.timings,
+            limits: config.limits,
+        };
+        let mut event_loop = EventLoop::new(swarm, rx, settings, store, config.bootstrap.clone());
         let mut metrics_addr = None;
         if let Some(addr) = config.metrics {
             let recorder = crate::metrics::start(addr).await?;
@@ -77,16 +90,24 @@ impl Node {
             .listen(&config.listen, &config.announce, LISTEN_TIMEOUT)
             .instrument(span.clone())
             .await?;
-        if config.bootstrap.is_empty() {
-            info!(parent: &span, %peer_id, "no bootstrap peers: creating a new network");
-        } else {
-            info!(parent: &span, %peer_id, peers = config.bootstrap.len(), "joining through bootstrap peers");
+        let mode = event_loop.join_mode();
+        match mode {
+            "create" => {
+                info!(parent: &span, %peer_id, "no bootstrap peers: creating a new network")
+            }
+            "rejoin" => {
+                info!(parent: &span, %peer_id, "rejoining through the peers saved at the last run")
+            }
+            _ => {
+                info!(parent: &span, %peer_id, peers = config.bootstrap.len(), "joining through bootstrap peers")
+            }
         }
         let task = tokio::spawn(event_loop.run().instrument(span));
         Ok(Node {
             client: Client::new(tx),
             peer_id,
             listen_addrs,
+            mode,
             metrics_addr,
             task,
         })

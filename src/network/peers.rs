@@ -1,21 +1,26 @@
 //! [`PeerBook`]: what we know of the peers we are connected to (their
-//! connection addresses, agent and round-trip time), for the `peers` command
-//! and for judging which of their advertised addresses to route through.
+//! connection addresses, agent, protocols and round-trip time), for the
+//! `peers` command and for judging which of their advertised addresses to
+//! route through.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use libp2p::multiaddr::Protocol;
 use libp2p::swarm::ConnectionId;
 use libp2p::{Multiaddr, PeerId};
 
-use super::client::PeerInfo;
+use super::address::{is_loopback, strip_p2p};
+use super::behaviour::is_p2pnode;
+use super::reports::PeerInfo;
 
 #[derive(Default)]
 struct Entry {
-    connections: HashMap<ConnectionId, Multiaddr>,
+    /// Each connection's remote address, and whether we dialled it (then
+    /// it is one of the peer's listen addresses).
+    connections: HashMap<ConnectionId, (Multiaddr, bool)>,
     agent: Option<String>,
     rtt: Option<Duration>,
+    kad: bool,
 }
 
 /// The connected peers.
@@ -25,17 +30,13 @@ pub struct PeerBook {
 }
 
 impl PeerBook {
-    /// A connection to `peer` was established over `addr`.
-    pub fn connected(&mut self, peer: PeerId, id: ConnectionId, addr: Multiaddr) {
-        let mut addr = addr;
-        if matches!(addr.iter().last(), Some(Protocol::P2p(_))) {
-            addr.pop();
-        }
+    /// A connection to `peer` was established over `addr` (`dialer`: by us).
+    pub fn connected(&mut self, peer: PeerId, id: ConnectionId, addr: Multiaddr, dialer: bool) {
         self.peers
             .entry(peer)
             .or_default()
             .connections
-            .insert(id, addr);
+            .insert(id, (strip_p2p(addr), dialer));
     }
 
     /// A connection closed; the peer is forgotten with its last connection.
@@ -55,6 +56,26 @@ impl PeerBook {
         }
     }
 
+    /// Identify told us the peer serves our Kademlia protocol.
+    pub fn set_kad(&mut self, peer: PeerId) {
+        if let Some(e) = self.peers.get_mut(&peer) {
+            e.kad = true;
+        }
+    }
+
+    /// Whether identify said the peer serves our Kademlia protocol.
+    pub fn speaks_kad(&self, peer: &PeerId) -> bool {
+        self.peers.get(peer).is_some_and(|e| e.kad)
+    }
+
+    /// Whether identify said the peer runs p2pnode.
+    pub fn is_p2pnode(&self, peer: &PeerId) -> bool {
+        self.peers
+            .get(peer)
+            .and_then(|e| e.agent.as_deref())
+            .is_some_and(is_p2pnode)
+    }
+
     /// Ping measured a round trip.
     pub fn set_rtt(&mut self, peer: PeerId, rtt: Duration) {
         if let Some(e) = self.peers.get_mut(&peer) {
@@ -62,19 +83,30 @@ impl PeerBook {
         }
     }
 
+    /// The addresses we dialled the peer at (its listen addresses).
+    pub fn dialed_addrs(&self, peer: &PeerId) -> Vec<Multiaddr> {
+        let mut v: Vec<Multiaddr> = self
+            .peers
+            .get(peer)
+            .map(|e| {
+                e.connections
+                    .values()
+                    .filter(|(_, dialer)| *dialer)
+                    .map(|(a, _)| a.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v.dedup();
+        v
+    }
+
     /// Whether we reach `peer` over loopback: then its loopback listen
     /// addresses are meaningful to us too (same host).
     pub fn reached_over_loopback(&self, peer: &PeerId) -> bool {
-        self.peers.get(peer).is_some_and(|e| {
-            e.connections.values().any(|a| {
-                a.iter().any(|p| match p {
-                    Protocol::Ip4(ip) => ip.is_loopback(),
-                    Protocol::Ip6(ip) => ip.is_loopback(),
-                    Protocol::Dns(h) | Protocol::Dns4(h) | Protocol::Dns6(h) => h == "localhost",
-                    _ => false,
-                })
-            })
-        })
+        self.peers
+            .get(peer)
+            .is_some_and(|e| e.connections.values().any(|(a, _)| is_loopback(a)))
     }
 
     /// The connected peers, sorted by peer ID.
@@ -83,7 +115,8 @@ impl PeerBook {
             .peers
             .iter()
             .map(|(peer, e)| {
-                let mut addrs: Vec<Multiaddr> = e.connections.values().cloned().collect();
+                let mut addrs: Vec<Multiaddr> =
+                    e.connections.values().map(|(a, _)| a.clone()).collect();
                 addrs.sort();
                 addrs.dedup();
                 PeerInfo {

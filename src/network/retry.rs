@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use libp2p::Swarm;
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{ConnectionId, DialError};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::behaviour::Behaviour;
 use crate::bootstrap::Target;
@@ -31,9 +31,18 @@ pub struct Retries {
 }
 
 impl Retries {
-    /// All targets due for a dial now.
-    pub fn new(targets: Vec<Target>) -> Self {
+    /// All targets due for a dial now; the same address given twice is
+    /// dialled once.
+    pub fn new(mut targets: Vec<Target>) -> Self {
         let now = Instant::now();
+        let mut seen = Vec::new();
+        targets.retain(|t| {
+            if seen.contains(&t.addr) {
+                return false;
+            }
+            seen.push(t.addr.clone());
+            true
+        });
         Retries {
             targets: targets
                 .into_iter()
@@ -55,6 +64,38 @@ impl Retries {
         !self.targets.is_empty()
     }
 
+    /// Drops the targets `is_own` says are this node's own address;
+    /// returns them.
+    pub fn drop_where(&mut self, mut is_own: impl FnMut(&Target) -> bool) -> Vec<Target> {
+        let mut dropped = Vec::new();
+        self.targets.retain(|(t, _)| {
+            if is_own(t) {
+                dropped.push(t.clone());
+                false
+            } else {
+                true
+            }
+        });
+        dropped
+    }
+
+    /// Drops the target whose dial `id` reached this node itself.
+    pub fn drop_dial(&mut self, id: ConnectionId) -> Option<Target> {
+        let i = self
+            .targets
+            .iter()
+            .position(|(_, s)| matches!(s, State::Dialing { id: d, .. } if *d == id))?;
+        Some(self.targets.remove(i).0)
+    }
+
+    /// Whether every target has failed at least once since the last reset
+    /// (or there are none): nothing can be joined through right now.
+    pub fn all_failed(&self) -> bool {
+        self.targets
+            .iter()
+            .all(|(_, s)| matches!(s, State::Waiting { backoff, .. } if *backoff > FIRST_BACKOFF))
+    }
+
     /// Dials every target whose wait is over.
     pub fn dial_due(&mut self, swarm: &mut Swarm<Behaviour>) {
         let now = Instant::now();
@@ -66,16 +107,10 @@ impl Retries {
                 continue;
             }
             let opts = match target.peer {
-                Some(peer) => {
-                    swarm
-                        .behaviour_mut()
-                        .kademlia
-                        .add_address(&peer, target.addr.clone());
-                    DialOpts::peer_id(peer)
-                        .addresses(vec![target.addr.clone()])
-                        .condition(PeerCondition::DisconnectedAndNotDialing)
-                        .build()
-                }
+                Some(peer) => DialOpts::peer_id(peer)
+                    .addresses(vec![target.addr.clone()])
+                    .condition(PeerCondition::DisconnectedAndNotDialing)
+                    .build(),
                 None => DialOpts::unknown_peer_id()
                     .address(target.addr.clone())
                     .build(),
@@ -115,7 +150,11 @@ impl Retries {
             if let State::Dialing { id: d, backoff } = *state
                 && d == id
             {
-                warn!(peer = %target, error, retry_in = ?backoff, "bootstrap peer unreachable; the node keeps serving and retries");
+                if backoff == FIRST_BACKOFF {
+                    warn!(peer = %target, error, "bootstrap peer unreachable; the node keeps serving and retries with backoff");
+                } else {
+                    debug!(peer = %target, error, retry_in = ?backoff, "bootstrap peer still unreachable");
+                }
                 *state = State::Waiting {
                     next: Instant::now() + backoff,
                     backoff: (backoff * 2).min(MAX_BACKOFF),

@@ -14,7 +14,6 @@ use libp2p::{Swarm, SwarmBuilder, Transport, noise, tcp, yamux};
 use crate::config::Config;
 use crate::error::StartError;
 use crate::network::behaviour::Behaviour;
-use crate::store::Store;
 
 /// Which transports a swarm uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,19 +50,14 @@ fn swarm_config(c: libp2p::swarm::Config, idle: std::time::Duration) -> libp2p::
 }
 
 /// Builds the swarm for `key`, with the behaviour over `store`.
-pub fn build(
-    key: Keypair,
-    store: Store,
-    config: &Config,
-    kind: Kind,
-) -> Result<Swarm<Behaviour>, StartError> {
+pub fn build(key: Keypair, config: &Config, kind: Kind) -> Result<Swarm<Behaviour>, StartError> {
     let idle = config.timings.idle_timeout;
     let psk = config
         .swarm_key
         .as_deref()
         .map(read_swarm_key)
         .transpose()?;
-    let behaviour = |k: &Keypair| Behaviour::new(k, store, config);
+    let behaviour = |k: &Keypair| Behaviour::new(k, config);
     let tcp_config = || tcp::Config::default().nodelay(true);
     let swarm = match (kind, psk) {
         (Kind::Memory, _) => SwarmBuilder::with_existing_identity(key)

@@ -1,33 +1,39 @@
-//! The on-disk form of records and provider records: a small versioned
+//! The on-disk form of records and provider lists: a small versioned
 //! binary format, written and read by hand so that every byte is checked.
 //!
-//! libp2p's `Record` keeps its expiry as an `Instant`, which means nothing
-//! after a restart; it is stored as wall-clock milliseconds since the Unix
-//! epoch and turned back into an `Instant` against a [`Clock`] when read.
-//! The record key is the database key and is not repeated in the value.
+//! A record's expiry is an `Instant`, which means nothing after a restart;
+//! it is stored as wall-clock milliseconds since the Unix epoch and turned
+//! back into an `Instant` against a [`Clock`] when read. The record key is
+//! the database key and is not repeated in the value.
 //!
-//! Record, version 1:
+//! Record, format 2 (written now):
 //! ```text
-//! u8 version (1) | u8 flags (bit 0: publisher, bit 1: expires)
+//! u8 format (2) | u8 flags (bit 0: publisher, bit 1: expires)
 //! [varint len | publisher peer id]  [u64 BE expiry, ms since epoch]
-//! varint len | value
+//! u64 BE version | varint len | value | u32 BE CRC-32 of key + all the above
 //! ```
-//! Provider list, version 1:
+//! Provider list, format 2:
 //! ```text
-//! u8 version (1) | varint count | count x (
+//! u8 format (2) | varint count | count x (
 //!   varint len | provider peer id | u8 has_expiry [u64 BE ms]
-//!   | varint n | n x (varint len | multiaddr bytes) )
+//!   | varint n | n x (varint len | multiaddr bytes) ) | u32 BE CRC-32
 //! ```
+//! Format 1 (p2pnode 0.1) is the same without version and checksum; it is
+//! still read, its records with version 1 (older than any versioned write).
+//!
 //! Decoding never panics and never allocates more than the input holds:
-//! garbage is a [`CodecError`].
+//! garbage is a [`CodecError`]; a flipped byte is a checksum mismatch.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use libp2p::kad::{ProviderRecord, Record, RecordKey};
 use libp2p::{Multiaddr, PeerId};
 
-/// The format version written by this code.
-pub const VERSION: u8 = 1;
+use crate::dht::{ProviderRecord, Record, RecordKey, Version};
+
+/// The format written by this code.
+pub const FORMAT: u8 = 2;
+/// The format of p2pnode 0.1, still read.
+const FORMAT_V1: u8 = 1;
 
 const HAS_PUBLISHER: u8 = 0b01;
 const HAS_EXPIRY: u8 = 0b10;
@@ -42,9 +48,9 @@ pub enum CodecError {
     /// The bytes end before the record does.
     #[error("truncated")]
     Truncated,
-    /// Written by a format this code does not know (a newer p2pnode?).
-    #[error("unknown format version {0}")]
-    UnknownVersion(u8),
+    /// Written in a format this code does not know (a newer p2pnode?).
+    #[error("unknown format {0}")]
+    UnknownFormat(u8),
     /// Flag bits this format does not define.
     #[error("unknown flags {0:#04x}")]
     BadFlags(u8),
@@ -60,6 +66,17 @@ pub enum CodecError {
     /// Bytes left after the record.
     #[error("{0} trailing bytes")]
     Trailing(usize),
+    /// The checksum does not match: the bytes changed on disk.
+    #[error("checksum mismatch (the stored bytes changed)")]
+    Checksum,
+}
+
+impl CodecError {
+    /// Whether the bytes may be fine for a newer p2pnode (keep them, skip
+    /// the record) rather than damaged (drop the record).
+    pub fn is_unknown_format(&self) -> bool {
+        matches!(self, CodecError::UnknownFormat(_))
+    }
 }
 
 /// A reading of the monotonic and the wall clock at the same moment, to
@@ -127,6 +144,34 @@ fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
+fn checksum(key: &[u8], body: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(&(key.len() as u64).to_be_bytes());
+    h.update(key);
+    h.update(body);
+    h.finalize()
+}
+
+fn seal(key: &[u8], mut body: Vec<u8>) -> Vec<u8> {
+    let sum = checksum(key, &body);
+    body.extend_from_slice(&sum.to_be_bytes());
+    body
+}
+
+/// Checks and strips the checksum of a format-2 entry.
+fn unseal<'a>(key: &[u8], bytes: &'a [u8]) -> Result<&'a [u8], CodecError> {
+    if bytes.len() < 4 {
+        return Err(CodecError::Truncated);
+    }
+    let (body, sum) = bytes.split_at(bytes.len() - 4);
+    let mut s = [0u8; 4];
+    s.copy_from_slice(sum);
+    if checksum(key, body) != u32::from_be_bytes(s) {
+        return Err(CodecError::Checksum);
+    }
+    Ok(body)
+}
+
 /// A cursor over untrusted bytes.
 struct Reader<'a> {
     rest: &'a [u8],
@@ -149,9 +194,8 @@ impl<'a> Reader<'a> {
     }
 
     fn u64(&mut self) -> Result<u64, CodecError> {
-        let bytes = self.take(8)?;
         let mut buf = [0u8; 8];
-        buf.copy_from_slice(bytes);
+        buf.copy_from_slice(self.take(8)?);
         Ok(u64::from_be_bytes(buf))
     }
 
@@ -189,13 +233,6 @@ impl<'a> Reader<'a> {
         PeerId::from_bytes(self.bytes()?).map_err(|_| CodecError::BadPeerId)
     }
 
-    fn version(&mut self) -> Result<(), CodecError> {
-        match self.u8()? {
-            VERSION => Ok(()),
-            v => Err(CodecError::UnknownVersion(v)),
-        }
-    }
-
     fn end(&self) -> Result<(), CodecError> {
         match self.rest.len() {
             0 => Ok(()),
@@ -204,10 +241,24 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The stored form of `record` (its key excluded).
+/// Reads the format byte and returns the body to decode (checksum checked
+/// and stripped for format 2) and whether it is format 1.
+fn open<'a>(key: &[u8], bytes: &'a [u8]) -> Result<(Reader<'a>, bool), CodecError> {
+    match bytes.first() {
+        None => Err(CodecError::Truncated),
+        Some(&FORMAT) => {
+            let body = unseal(key, bytes)?;
+            Ok((Reader { rest: &body[1..] }, false))
+        }
+        Some(&FORMAT_V1) => Ok((Reader { rest: &bytes[1..] }, true)),
+        Some(&v) => Err(CodecError::UnknownFormat(v)),
+    }
+}
+
+/// The stored form of `record` (its key excluded), in the current format.
 pub fn encode_record(record: &Record, clock: &Clock) -> Vec<u8> {
-    let mut out = Vec::with_capacity(record.value.len() + 64);
-    out.push(VERSION);
+    let mut out = Vec::with_capacity(record.value.len() + 72);
+    out.push(FORMAT);
     let mut flags = 0;
     if record.publisher.is_some() {
         flags |= HAS_PUBLISHER;
@@ -222,14 +273,14 @@ pub fn encode_record(record: &Record, clock: &Clock) -> Vec<u8> {
     if let Some(t) = record.expires {
         out.extend_from_slice(&clock.to_unix_ms(t).to_be_bytes());
     }
+    out.extend_from_slice(&record.version.0.to_be_bytes());
     put_bytes(&mut out, &record.value);
-    out
+    seal(record.key.as_ref(), out)
 }
 
-/// The record stored under `key` as `bytes`.
+/// The record stored under `key` as `bytes` (format 1 or 2).
 pub fn decode_record(key: &[u8], bytes: &[u8], clock: &Clock) -> Result<Record, CodecError> {
-    let mut r = Reader { rest: bytes };
-    r.version()?;
+    let (mut r, v1) = open(key, bytes)?;
     let flags = r.u8()?;
     if flags & !(HAS_PUBLISHER | HAS_EXPIRY) != 0 {
         return Err(CodecError::BadFlags(flags));
@@ -244,19 +295,21 @@ pub fn decode_record(key: &[u8], bytes: &[u8], clock: &Clock) -> Result<Record, 
     } else {
         None
     };
+    let version = if v1 { Version(1) } else { Version(r.u64()?) };
     let value = r.bytes()?.to_vec();
     r.end()?;
     Ok(Record {
         key: RecordKey::new(&key),
         value,
         publisher,
+        version,
         expires,
     })
 }
 
 /// The stored form of the provider records of one key.
-pub fn encode_providers(list: &[ProviderRecord], clock: &Clock) -> Vec<u8> {
-    let mut out = vec![VERSION];
+pub fn encode_providers(key: &[u8], list: &[ProviderRecord], clock: &Clock) -> Vec<u8> {
+    let mut out = vec![FORMAT];
     put_varint(&mut out, list.len() as u64);
     for p in list {
         put_bytes(&mut out, &p.provider.to_bytes());
@@ -272,21 +325,20 @@ pub fn encode_providers(list: &[ProviderRecord], clock: &Clock) -> Vec<u8> {
             put_bytes(&mut out, &a.to_vec());
         }
     }
-    out
+    seal(key, out)
 }
 
-/// The provider records stored under `key` as `bytes`.
+/// The provider records stored under `key` as `bytes` (format 1 or 2).
 pub fn decode_providers(
     key: &[u8],
     bytes: &[u8],
     clock: &Clock,
 ) -> Result<Vec<ProviderRecord>, CodecError> {
-    let mut r = Reader { rest: bytes };
-    r.version()?;
-    // Each entry takes at least three bytes: the count cannot exceed that.
+    let (mut r, _) = open(key, bytes)?;
     let count = r.len()?;
+    // Each entry takes at least three bytes.
     let mut list = Vec::with_capacity(count.min(r.rest.len() / 3));
-    let key = RecordKey::new(&key);
+    let rkey = RecordKey::new(&key);
     for _ in 0..count {
         let provider = r.peer()?;
         let expires = match r.u8()? {
@@ -302,7 +354,7 @@ pub fn decode_providers(
             addresses.push(a);
         }
         list.push(ProviderRecord {
-            key: key.clone(),
+            key: rkey.clone(),
             provider,
             expires,
             addresses,
@@ -313,71 +365,4 @@ pub fn decode_providers(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn clock() -> Clock {
-        Clock::now()
-    }
-
-    #[test]
-    fn record_round_trips_with_publisher_and_expiry() {
-        let c = clock();
-        let r = Record {
-            key: RecordKey::new(&"k"),
-            value: b"hello".to_vec(),
-            publisher: Some(PeerId::random()),
-            expires: Some(c.instant + Duration::from_millis(90_000)),
-        };
-        let back = decode_record(b"k", &encode_record(&r, &c), &c).unwrap();
-        assert_eq!(back, r);
-    }
-
-    #[test]
-    fn past_expiry_reads_as_expired() {
-        let c = clock();
-        let mut r = Record::new(RecordKey::new(&"k"), vec![1]);
-        r.expires = Some(c.instant);
-        let later = Clock {
-            instant: c.instant + Duration::from_secs(5),
-            system: c.system + Duration::from_secs(5),
-        };
-        let back = decode_record(b"k", &encode_record(&r, &c), &later).unwrap();
-        assert!(back.is_expired(later.instant));
-    }
-
-    #[test]
-    fn providers_round_trip() {
-        let c = clock();
-        let list = vec![ProviderRecord {
-            key: RecordKey::new(&"k"),
-            provider: PeerId::random(),
-            expires: Some(c.instant + Duration::from_secs(3)),
-            addresses: vec!["/ip4/127.0.0.1/tcp/1".parse().unwrap()],
-        }];
-        let back = decode_providers(b"k", &encode_providers(&list, &c), &c).unwrap();
-        assert_eq!(back.len(), 1);
-        assert_eq!(back[0].provider, list[0].provider);
-        assert_eq!(back[0].expires, list[0].expires);
-        assert_eq!(back[0].addresses, list[0].addresses);
-    }
-
-    #[test]
-    fn garbage_is_an_error() {
-        let c = clock();
-        assert_eq!(decode_record(b"k", &[], &c), Err(CodecError::Truncated));
-        assert_eq!(
-            decode_record(b"k", &[9, 0], &c),
-            Err(CodecError::UnknownVersion(9))
-        );
-        assert!(decode_record(b"k", &[1, 0, 0xff, 0xff, 0xff, 0xff, 0x0f], &c).is_err());
-        assert!(decode_providers(b"k", &[1, 0xff, 0xff, 0xff, 0xff, 0x0f], &c).is_err());
-        let good = encode_record(&Record::new(RecordKey::new(&"k"), vec![1, 2]), &c);
-        let mut long = good.clone();
-        long.push(0);
-        assert_eq!(decode_record(b"k", &long, &c), Err(CodecError::Trailing(1)));
-        for cut in 0..good.len() {
-            assert!(decode_record(b"k", &good[..cut], &c).is_err(), "{cut}");
-        }
-    }
-}
+mod tests;

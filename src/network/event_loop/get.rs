@@ -1,0 +1,247 @@
+//! `get`: answered from the local store when it holds a current copy;
+//! otherwise a lookup sends GET_VALUE to the closest peers until the quorum
+//! of copies is found (Kademlia's FIND_VALUE stops at the first). The
+//! newest copy wins (see [`crate::dht::record`]); peers that answered with
+//! an older copy are sent the newest (read repair), and so is this node's
+//! own store.
+
+use std::cmp::Ordering;
+use std::time::Instant;
+
+use libp2p::PeerId;
+use tokio::sync::oneshot;
+
+use super::EventLoop;
+use super::query::{Kind, Stage};
+use crate::dht::lookup::Lookup;
+use crate::dht::record::{expiry_on_arrival, newer};
+use crate::dht::wire::{Message, MessageType};
+use crate::dht::{Record, RecordKey, Version};
+use crate::error::Error;
+use crate::network::reports::{Found, GetReport, Quorum};
+use crate::store::Refusal;
+
+/// A `get` in flight.
+pub(super) struct GetQuery {
+    pub key: RecordKey,
+    pub quorum: Quorum,
+    pub reply: oneshot::Sender<Result<GetReport, Error>>,
+    /// Every copy seen: `None` for this node's own.
+    pub copies: Vec<(Option<PeerId>, Record)>,
+    /// Whether a network copy is needed before answering (the local copy
+    /// was loaded from disk and not yet checked).
+    pub need_network: bool,
+    /// Answers too large for this node's limits.
+    pub oversized: usize,
+}
+
+impl GetQuery {
+    fn satisfied(&self) -> bool {
+        let network = self.copies.iter().filter(|(p, _)| p.is_some()).count();
+        if self.need_network && network == 0 {
+            return false;
+        }
+        match self.quorum {
+            Quorum::Default => !self.copies.is_empty(),
+            Quorum::N(n) => self.copies.len() >= n.get(),
+            Quorum::All => false,
+        }
+    }
+}
+
+impl EventLoop {
+    /// Starts a `get` (or answers it at once from a current local copy).
+    pub(super) fn start_get(
+        &mut self,
+        key: RecordKey,
+        quorum: Quorum,
+        reply: oneshot::Sender<Result<GetReport, Error>>,
+    ) {
+        let started = Instant::now();
+        if let Err(refusal) = self.store.check_key(&key) {
+            let _ = reply.send(Err(Error::Refused(refusal)));
+            return;
+        }
+        let local = self
+            .store
+            .get(&key)
+            .map(|h| (h.record.clone(), h.confirmed));
+        if let (Some((record, true)), Quorum::Default) = (&local, quorum) {
+            let report = report(key, vec![(None, record.clone())], true, 0, started, 0);
+            let _ = reply.send(Ok(report));
+            return;
+        }
+        let need_network = local.as_ref().is_some_and(|(_, confirmed)| !confirmed);
+        let copies = local.map(|(r, _)| vec![(None, r)]).unwrap_or_default();
+        let message = Message::request(MessageType::GetValue, key.to_vec());
+        let target = key.to_vec();
+        let id = self.new_query(
+            &target,
+            message,
+            Kind::Get(GetQuery {
+                key,
+                quorum,
+                reply,
+                copies,
+                need_network,
+                oversized: 0,
+            }),
+        );
+        self.advance(id);
+    }
+
+    /// A GET_VALUE answer: keeps a valid copy; true when it held one.
+    pub(super) fn get_answer(
+        &mut self,
+        g: &mut GetQuery,
+        peer: &PeerId,
+        m: &Message,
+        lookup: &mut Lookup,
+    ) -> bool {
+        let Some(w) = &m.record else {
+            return false;
+        };
+        if w.key != g.key.as_ref() && !w.key.is_empty() {
+            return false;
+        }
+        let record = Record {
+            key: g.key.clone(),
+            value: w.value.clone(),
+            publisher: PeerId::from_bytes(&w.publisher).ok(),
+            version: Version(w.version),
+            expires: Some(expiry_on_arrival(
+                Instant::now(),
+                w.ttl,
+                w.ttl_ms,
+                self.settings.timings.record_ttl,
+            )),
+        };
+        match self.store.check_record(&record) {
+            Ok(()) => {}
+            Err(Refusal::ValueTooLarge { .. }) => {
+                g.oversized += 1;
+                return false;
+            }
+            Err(_) => return false,
+        }
+        g.copies.push((Some(*peer), record));
+        if g.satisfied() {
+            lookup.stop();
+        }
+        true
+    }
+
+    /// The lookup is over: answer, then repair stale copies.
+    pub(super) fn get_done(&mut self, g: GetQuery, lookup: &Lookup) {
+        let asked = lookup.steps().len() as u32;
+        let GetQuery {
+            key,
+            quorum,
+            reply,
+            copies,
+            oversized,
+            ..
+        } = g;
+        let newest = copies
+            .iter()
+            .map(|(_, r)| r)
+            .filter(|r| r.version.is_some())
+            .max_by(|a, b| newer(a, b))
+            .cloned();
+        if let Some(best) = &newest {
+            self.repair(&copies, best);
+        }
+        let met = match quorum {
+            Quorum::Default => !copies.is_empty(),
+            Quorum::N(n) => copies.len() >= n.get(),
+            Quorum::All => !copies.is_empty(),
+        };
+        let report = report(key, copies, met, asked, lookup.started(), oversized);
+        let _ = reply.send(Ok(report));
+    }
+
+    /// Sends `best` to every peer that answered with an older copy, and
+    /// keeps it here if this node's copy is older (or confirms ours).
+    fn repair(&mut self, copies: &[(Option<PeerId>, Record)], best: &Record) {
+        let mut repaired = Vec::new();
+        for (from, r) in copies {
+            if r.same_write(best) {
+                if from.is_none() {
+                    self.store.confirm(&best.key);
+                }
+                continue;
+            }
+            match from {
+                None => {
+                    let _ = self.store.accept(best.clone(), None);
+                }
+                Some(p) if !repaired.contains(p) => repaired.push(*p),
+                Some(_) => {}
+            }
+        }
+        if self
+            .store
+            .get(&best.key)
+            .is_none_or(|h| h.record.same_write(best))
+        {
+            self.store.confirm(&best.key);
+        }
+        for peer in repaired {
+            let m = super::put::put_message(best, Instant::now());
+            // Fire and forget: answers to repairs are not waited for.
+            self.send(u64::MAX, peer, Vec::new(), m, Stage::Store);
+        }
+    }
+}
+
+/// Builds the report: distinct values, newest first; copies without a
+/// version rank last and, with no versioned copy, are a conflict when
+/// they differ.
+fn report(
+    key: RecordKey,
+    copies: Vec<(Option<PeerId>, Record)>,
+    quorum_met: bool,
+    peers_queried: u32,
+    started: Instant,
+    oversized: usize,
+) -> GetReport {
+    let mut sorted: Vec<&(Option<PeerId>, Record)> = copies.iter().collect();
+    sorted.sort_by(|a, b| match newer(&b.1, &a.1) {
+        // Same write: this node's own copy first.
+        Ordering::Equal => a.0.is_some().cmp(&b.0.is_some()),
+        o => o,
+    });
+    let mut values: Vec<Found> = Vec::new();
+    for (from, r) in &sorted {
+        if values.iter().any(|f| f.value == r.value) {
+            continue;
+        }
+        values.push(Found {
+            value: r.value.clone(),
+            from: *from,
+            version: r.version,
+            publisher: r.publisher,
+        });
+    }
+    let versioned = values.iter().any(|f| f.version.is_some());
+    let conflict = !versioned && values.len() > 1;
+    let stale = match sorted.first() {
+        Some((_, best)) if versioned => copies.iter().filter(|(_, r)| !r.same_write(best)).count(),
+        _ => 0,
+    };
+    if versioned {
+        // Only the newest is the answer; older values are not listed.
+        values.truncate(1);
+    }
+    GetReport {
+        key,
+        values,
+        conflict,
+        copies: copies.len(),
+        stale,
+        oversized,
+        quorum_met: quorum_met && !copies.is_empty(),
+        elapsed: started.elapsed(),
+        peers_queried,
+    }
+}

@@ -1,0 +1,323 @@
+//! Joining: the bootstrap peers the user gave (retried with backoff), the
+//! peers saved from the last run (a restarted node rejoins the network it
+//! knew, as bmuller's kademlia and kubo do), this node's own address in a
+//! bootstrap list (recognised and dropped), and the Kademlia bootstrap that
+//! fills the routing table: a lookup of this node's ID, then one of a
+//! random ID in each k-bucket farther than its closest neighbour.
+//!
+//! The first command of a script waits for the join: until the first
+//! bootstrap has finished, or every peer to join through has failed once
+//! (then the node serves alone and keeps retrying).
+
+use std::time::{Duration, Instant};
+
+use libp2p::swarm::ConnectionId;
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
+use libp2p::{Multiaddr, PeerId};
+use tokio::sync::oneshot;
+use tracing::{debug, info, warn};
+
+use super::EventLoop;
+use super::query::{Kind, QueryId};
+use crate::bootstrap::Target;
+use crate::dht::Point;
+use crate::dht::wire::{Message, MessageType};
+use crate::error::Error;
+use crate::network::address::is_own_address;
+use crate::network::retry::Retries;
+
+/// The lowest k-bucket refreshed: random targets for lower ones take too
+/// long to find (bucket i holds 2^(i-256) of the ID space), and a network
+/// would need thousands of nodes to reach them.
+const LOWEST_REFRESHED_BUCKET: u32 = 242;
+
+/// The least time between two bootstraps started because a routing table
+/// smaller than k gained a peer (as libp2p-kad throttles its own).
+const AUTO_BOOTSTRAP_EVERY: Duration = Duration::from_millis(500);
+
+/// Where the node stands in joining its network.
+pub(super) struct Join {
+    retries: Retries,
+    saved: Vec<(PeerId, Vec<Multiaddr>)>,
+    saved_dials: Vec<(ConnectionId, PeerId)>,
+    mode: &'static str,
+    settled: bool,
+    waiters: Vec<oneshot::Sender<()>>,
+    /// Whether a bootstrap has finished with peers in the routing table.
+    pub joined: bool,
+    bootstrap: Option<QueryId>,
+    isolated: bool,
+    /// A peer joined a routing table smaller than k: look around again.
+    pub want_bootstrap: bool,
+    last_auto: Option<Instant>,
+}
+
+impl Join {
+    pub fn new(targets: Vec<Target>, saved: Vec<(PeerId, Vec<Multiaddr>)>) -> Self {
+        let mode = match (saved.is_empty(), targets.is_empty()) {
+            (false, _) => "rejoin",
+            (true, false) => "join",
+            (true, true) => "create",
+        };
+        Join {
+            retries: Retries::new(targets),
+            saved,
+            saved_dials: Vec::new(),
+            mode,
+            settled: false,
+            waiters: Vec::new(),
+            joined: false,
+            bootstrap: None,
+            isolated: false,
+            want_bootstrap: false,
+            last_auto: None,
+        }
+    }
+
+    /// `"create"`, `"join"` or `"rejoin"`.
+    pub fn mode(&self) -> &'static str {
+        self.mode
+    }
+
+    /// Drops bootstrap targets that are this node's own listen addresses.
+    pub fn drop_own_addresses(&mut self, listening: &[Multiaddr]) {
+        for t in self
+            .retries
+            .drop_where(|t| is_own_address(&t.addr, listening))
+        {
+            warn!(address = %t, "this node is in its own bootstrap list; ignoring that entry");
+        }
+        if !self.retries.has_targets() && self.saved.is_empty() {
+            self.mode = "create";
+        }
+    }
+
+    fn nothing_to_join(&self) -> bool {
+        !self.retries.has_targets() && self.saved.is_empty()
+    }
+}
+
+/// A bootstrap (join or periodic refresh) in flight.
+pub(super) struct BootstrapQuery {
+    pub replies: Vec<oneshot::Sender<Result<usize, Error>>>,
+    /// Random targets still to look up, one per k-bucket.
+    pub refresh: Option<Vec<Vec<u8>>>,
+}
+
+impl EventLoop {
+    /// At start: the saved peers go into the routing table and are dialled
+    /// with the bootstrap peers.
+    pub(super) fn join_start(&mut self) {
+        let saved = self.join.saved.clone();
+        for (peer, addrs) in &saved {
+            self.routing
+                .insert(*peer, addrs, true, false, Instant::now());
+        }
+        if self.join.nothing_to_join() {
+            self.settle_join();
+        }
+        self.dial_saved();
+        self.join.retries.dial_due(&mut self.swarm);
+    }
+
+    fn dial_saved(&mut self) {
+        let saved = self.join.saved.clone();
+        for (peer, addrs) in saved {
+            let opts = DialOpts::peer_id(peer)
+                .addresses(addrs)
+                .condition(PeerCondition::DisconnectedAndNotDialing)
+                .build();
+            let id = opts.connection_id();
+            if self.swarm.dial(opts).is_ok() {
+                self.join.saved_dials.push((id, peer));
+            }
+        }
+    }
+
+    pub(super) fn join_tick(&mut self) {
+        self.join.retries.dial_due(&mut self.swarm);
+        let throttled = self
+            .join
+            .last_auto
+            .is_some_and(|t| t.elapsed() < AUTO_BOOTSTRAP_EVERY);
+        if self.join.want_bootstrap && self.join.bootstrap.is_none() && !throttled {
+            // A small network: a peer just met may know peers we do not.
+            self.join.want_bootstrap = false;
+            self.join.last_auto = Some(Instant::now());
+            self.start_bootstrap(None);
+        }
+    }
+
+    /// A dial of ours connected: a bootstrap or saved peer starts the join.
+    pub(super) fn join_connected(&mut self, id: ConnectionId, peer: PeerId, addr: Multiaddr) {
+        let ours = self.join.retries.connected(id);
+        let saved = self.join.saved_dials.iter().any(|(c, _)| *c == id);
+        self.join.saved_dials.retain(|(c, _)| *c != id);
+        if !(ours || saved) {
+            return;
+        }
+        if ours {
+            info!(%peer, %addr, "connected to bootstrap peer");
+        }
+        self.route(peer, &[addr], false);
+        if !self.join.joined || self.join.isolated || self.routing.len() <= 1 {
+            self.start_bootstrap(None);
+        }
+    }
+
+    /// A dial of ours failed; true when it was a join dial.
+    pub(super) fn join_failed(&mut self, id: ConnectionId, why: &str) -> bool {
+        let ours = self.join.retries.failed(id, why);
+        let saved = self.join.saved_dials.iter().position(|(c, _)| *c == id);
+        if let Some(i) = saved {
+            let (_, peer) = self.join.saved_dials.remove(i);
+            debug!(%peer, error = why, "saved peer unreachable");
+            self.routing.remove(&peer);
+        }
+        if (ours || saved.is_some())
+            && self.join.saved_dials.is_empty()
+            && self.join.retries.all_failed()
+            && self.join.bootstrap.is_none()
+        {
+            // Nobody to join through right now: serve alone, keep retrying.
+            self.settle_join();
+        }
+        ours || saved.is_some()
+    }
+
+    /// A dial reached this node itself (a bootstrap name that resolves to it).
+    pub(super) fn join_is_self(&mut self, id: ConnectionId, address: &Multiaddr) {
+        if let Some(t) = self.join.retries.drop_dial(id) {
+            warn!(bootstrap = %t, %address, "this node is in its own bootstrap list; ignoring that entry");
+        }
+        if self.join.nothing_to_join()
+            || (self.join.retries.all_failed() && self.join.saved_dials.is_empty())
+        {
+            self.settle_join();
+        }
+    }
+
+    /// A peer left the routing table; if it was the last, the node is cut
+    /// off: its copies may be outdated, and it dials its way back.
+    pub(super) fn routing_lost_peer(&mut self) {
+        if !self.routing.is_empty() || self.join.isolated {
+            return;
+        }
+        self.join.isolated = true;
+        self.store.unconfirm_all();
+        if self.join.retries.has_targets() || !self.join.saved.is_empty() {
+            warn!(
+                "no peer in the routing table answers; dialling the bootstrap and saved peers again"
+            );
+            self.join.retries.reset(&mut self.swarm);
+            self.dial_saved();
+        }
+    }
+
+    /// Starts a bootstrap, or adds `reply` to the one running.
+    pub(super) fn start_bootstrap(&mut self, reply: Option<oneshot::Sender<Result<usize, Error>>>) {
+        if let Some(id) = self.join.bootstrap
+            && let Some(b) = self.bootstrap_query_mut(id)
+        {
+            b.replies.extend(reply);
+            return;
+        }
+        let me = self.swarm.local_peer_id().to_bytes();
+        let message = Message::request(MessageType::FindNode, me.clone());
+        let id = self.new_query(
+            &me,
+            message,
+            Kind::Bootstrap(BootstrapQuery {
+                replies: reply.into_iter().collect(),
+                refresh: None,
+            }),
+        );
+        self.join.bootstrap = Some(id);
+        self.advance(id);
+    }
+
+    fn bootstrap_query_mut(&mut self, id: QueryId) -> Option<&mut BootstrapQuery> {
+        match self.queries_kind_mut(id)? {
+            Kind::Bootstrap(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// One lookup of a bootstrap is over: start the next, or finish.
+    pub(super) fn bootstrap_step(&mut self, id: QueryId) {
+        let local = *self.routing.local();
+        let lowest = self.routing.buckets().map(|(i, _)| i).next();
+        let Some(b) = self.bootstrap_query_mut(id) else {
+            return;
+        };
+        let refresh = b.refresh.get_or_insert_with(|| {
+            let from = lowest.map_or(256, |i| (i + 1).max(LOWEST_REFRESHED_BUCKET));
+            (from..256)
+                .filter_map(|i| random_id_in_bucket(&local, i))
+                .collect()
+        });
+        match refresh.pop() {
+            Some(target) => {
+                let point = Point::of_bytes(&target);
+                let lookup = self.new_lookup(point, Instant::now());
+                self.replace_lookup(id, lookup, Message::request(MessageType::FindNode, target));
+                self.advance(id);
+            }
+            None => self.finish(id),
+        }
+    }
+
+    /// A bootstrap is over.
+    pub(super) fn bootstrap_done(&mut self, b: BootstrapQuery) {
+        self.join.bootstrap = None;
+        let size = self.routing.len();
+        for reply in b.replies {
+            let _ = reply.send(Ok(size));
+        }
+        debug!(routing_table = size, "bootstrap finished");
+        if size > 0 {
+            if !self.join.joined {
+                info!(routing_table = size, "joined the network");
+            } else if self.join.isolated {
+                info!(routing_table = size, "rejoined the network");
+            }
+            self.join.joined = true;
+            self.join.isolated = false;
+        }
+        self.settle_join();
+    }
+
+    /// The first join attempt is over: release whoever waits for it.
+    pub(super) fn settle_join(&mut self) {
+        self.join.settled = true;
+        for waiter in self.join.waiters.drain(..) {
+            let _ = waiter.send(());
+        }
+    }
+
+    /// Answers `reply` once the first join attempt is over.
+    pub(super) fn wait_joined(&mut self, reply: oneshot::Sender<()>) {
+        if self.join.settled {
+            let _ = reply.send(());
+        } else {
+            self.join.waiters.push(reply);
+        }
+    }
+
+    /// The `bootstrap` command: dial the bootstrap peers again and refresh.
+    pub(super) fn bootstrap_command(&mut self, reply: oneshot::Sender<Result<usize, Error>>) {
+        self.join.retries.reset(&mut self.swarm);
+        self.start_bootstrap(Some(reply));
+    }
+}
+
+/// A random 32-byte lookup target whose point lies in bucket `i` of
+/// `local`: found by trying, about 2^(256-i) tries on average (a few
+/// milliseconds for the buckets refreshed); `None` if unlucky.
+fn random_id_in_bucket(local: &Point, i: u32) -> Option<Vec<u8>> {
+    let tries = 16usize << (256 - i).min(16);
+    (0..tries).find_map(|_| {
+        let key: [u8; 32] = rand::random();
+        (local.distance(&Point::of_bytes(&key)).ilog2() == Some(i)).then(|| key.to_vec())
+    })
+}
