@@ -63,6 +63,7 @@ fn user_key() -> impl Strategy<Value = UserKey> {
         "hex:([0-9a-f]{2}){1,8}",
         "mh:[a-z0-9 ]{0,12}",
         "[a-z\"' \\\\]{1,12}",
+        "--quorum( all| 2)?",
         any_text(16),
     ]
     .prop_filter_map("a valid key", |text| UserKey::parse(&text).ok())
@@ -85,6 +86,7 @@ fn target() -> impl Strategy<Value = Target> {
 
 fn command() -> impl Strategy<Value = Command> {
     let value = prop_oneof![
+        Just("--quorum".to_string()),
         "[^\"'\\\\]{0,40}",
         "(--quorum|all|3| |\t|\"|'|\\\\|x){0,8}",
         any_text(40),

@@ -190,3 +190,6 @@ fn ms(d: Duration) -> f64 {
 fn common_prefix_bits(close: &Close) -> u32 {
     close.bucket.map_or(256, |log2| 255 - log2.min(255))
 }
+
+#[cfg(test)]
+mod tests;
