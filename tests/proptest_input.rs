@@ -102,30 +102,22 @@ fn command() -> impl Strategy<Value = Command> {
         user_key().prop_map(|key| Command::Providers { key }),
         user_key().prop_map(|key| Command::Closest { key }),
         target().prop_map(|target| Command::Dial { target }),
-        Just(Command::Peers),
-        Just(Command::Id),
-        Just(Command::Routing),
-        Just(Command::Bootstrap),
-        Just(Command::Stats),
-        Just(Command::Help),
-        Just(Command::Quit),
+        // Every command that takes no argument, from the table.
+        proptest::sample::select(
+            command::COMMANDS
+                .iter()
+                .filter_map(|spec| Command::from_args(&[spec.name]).ok())
+                .collect::<Vec<_>>()
+        ),
     ]
 }
 
 fn command_ish_line() -> impl Strategy<Value = String> {
-    let word = prop_oneof![
-        Just("put"),
-        Just("get"),
-        Just("provide"),
-        Just("providers"),
-        Just("closest"),
-        Just("dial"),
-        Just("peers"),
-        Just("help"),
-        Just("quit"),
-        Just("PUT"),
-        Just(""),
-    ];
+    // Every name and alias in the table, one in upper case, and none.
+    let names = command::COMMANDS
+        .iter()
+        .flat_map(|s| s.aliases.iter().chain([&s.name]));
+    let word = proptest::sample::select(names.chain([&"PUT", &""]).copied().collect::<Vec<_>>());
     let tail = prop_oneof![
         ".{0,60}",
         "( |\t|\"|'|\\\\|\\\\x|\\\\u\\{|--quorum|all|0|-1|18446744073709551616|hex:|mh:|/p2p/|/ip4/|k|v){0,12}",
