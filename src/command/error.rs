@@ -19,8 +19,8 @@ pub enum ParseError {
     },
     /// A backslash inside double quotes followed by something it cannot escape.
     #[error(
-        "unknown escape {} in double quotes: use \\\" \\\\ \\n \\t \\r \\xNN or \\u{{N}}",
-        quote(.escape)
+        "unknown escape '{}' in double quotes: use \\\" \\\\ \\n \\t \\r \\xNN or \\u{{N}}",
+        escape_controls(.escape)
     )]
     BadEscape {
         /// The backslash and what followed it.

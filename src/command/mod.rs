@@ -106,18 +106,31 @@ impl FromStr for Command {
     }
 }
 
-/// The text after clap's options in `p2pnode --help`: `examples`, then
-/// the prompt's commands and the quoting rules, from the table.
-pub fn cli_after_help(examples: &str) -> String {
-    let mut s = format!("{examples}\n\nAt the prompt (or with p2pnode ctl):");
+/// The commands (usage, help, aliases) and the quoting rules, from the
+/// table: the text of `help`, and the end of `p2pnode --help`.
+pub fn help_text() -> String {
+    let mut s = String::from("commands:");
     for spec in COMMANDS {
-        s.push_str(&format!("\n  {:<32} {}", spec.usage, spec.help));
+        let aliases = match spec.aliases {
+            [] => String::new(),
+            a => format!(" (also: {})", a.join(", ")),
+        };
+        s.push_str(&format!("\n  {:<32} {}{aliases}", spec.usage, spec.help));
     }
-    s.push_str("\n\nQuoting:");
+    s.push_str("\nquoting:");
     for rule in QUOTING {
         s.push_str(&format!("\n  {rule}"));
     }
     s
+}
+
+/// The text after clap's options in `p2pnode --help`: `examples`, then
+/// what can be typed at the prompt or given to `p2pnode ctl`.
+pub fn cli_after_help(examples: &str) -> String {
+    format!(
+        "{examples}\n\nAt the prompt, or as arguments of p2pnode ctl (each argument one word):\n{}",
+        help_text()
+    )
 }
 
 #[cfg(test)]

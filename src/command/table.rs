@@ -115,7 +115,7 @@ command_table! {
         name: "put",
         aliases: ["set"],
         usage: "put KEY VALUE [--quorum N|all]",
-        help: "store VALUE under KEY, locally and on the k closest peers",
+        help: "store VALUE under KEY here and on the k closest peers",
         parse: parse::put,
     },
     /// Look a key up in the DHT.
@@ -174,7 +174,7 @@ command_table! {
         name: "routing",
         aliases: [],
         usage: "routing",
-        help: "the routing table, k-bucket by k-bucket (by XOR distance from this node)",
+        help: "the routing table, k-bucket by k-bucket",
         parse: |args| args.none(Command::Routing),
     },
     /// The closest known peers to a key.
@@ -185,7 +185,7 @@ command_table! {
         name: "closest",
         aliases: [],
         usage: "closest KEY",
-        help: "the k closest known peers to KEY: XOR distance and common prefix length",
+        help: "the k closest known peers to KEY: distance, common prefix",
         parse: |args| args.key_only(|key| Command::Closest { key }),
     },
     /// Connect to a peer.
@@ -228,7 +228,7 @@ command_table! {
         name: "quit",
         aliases: ["exit"],
         usage: "quit",
-        help: "shut down (Ctrl-D too)",
+        help: "shut down; Ctrl-D does too",
         parse: |args| args.none(Command::Quit),
     },
 }

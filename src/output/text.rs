@@ -9,7 +9,7 @@ use std::fmt::Write;
 use libp2p::Multiaddr;
 
 use super::{Body, Reply, common_prefix_bits, ms};
-use crate::command::{COMMANDS, QUOTING, escape_controls, needs_escape, quote_always};
+use crate::command::{escape_controls, help_text, needs_escape, quote_always};
 use crate::network::client::{
     Bucket, Close, Found, GetReport, NodeInfo, PeerInfo, ProvidersReport, PutReport, Stats,
 };
@@ -57,7 +57,7 @@ pub(super) fn render(reply: &Reply) -> String {
         Body::Dial(peer) => format!("connected to {peer}"),
         Body::Bootstrap(n) => format!("bootstrap done: {n} peer(s) in the routing table"),
         Body::Stats(s) => stats(s),
-        Body::Help => help(),
+        Body::Help => help_text(),
         Body::Quit => "bye".into(),
     };
     match error {
@@ -86,7 +86,7 @@ fn get(g: &GetReport, key: &str, error: Option<String>) -> String {
     let meta = format!("{} ms, {} peers asked", ms(g.elapsed), g.peers_queried);
     let mut s = error.map(|e| e + "\n").unwrap_or_default();
     match g.values.as_slice() {
-        [] => s = format!("{}  ({key}: {meta})", s.trim_end()),
+        [] => s = format!("{} ({key}: {meta})", s.trim_end()),
         [one] => {
             let _ = write!(
                 s,
@@ -218,20 +218,4 @@ fn stats(s: &Stats) -> String {
         s.metrics
             .map_or("off".to_string(), |a| format!("http://{a}/metrics"))
     )
-}
-
-fn help() -> String {
-    let mut s = String::from("commands:");
-    for c in COMMANDS {
-        let aliases = match c.aliases {
-            [] => String::new(),
-            a => format!(" (also: {})", a.join(", ")),
-        };
-        let _ = write!(s, "\n  {:<32} {}{aliases}", c.usage, c.help);
-    }
-    s.push_str("\nquoting:");
-    for rule in QUOTING {
-        let _ = write!(s, "\n  {rule}");
-    }
-    s
 }
