@@ -167,8 +167,7 @@ async fn shutdown_signal() {
 /// no node answered.
 pub async fn run_ctl(args: CtlArgs) -> ExitCode {
     let data_dir = args.data_dir.unwrap_or_else(default_data_dir);
-    let line = args.command.join(" ");
-    match control::request(&data_dir, &line, args.json, args.timeout).await {
+    match control::request(&data_dir, &args.command, args.json, args.timeout).await {
         Ok(response) => {
             println!("{}", response.text);
             if response.ok {
@@ -181,7 +180,7 @@ pub async fn run_ctl(args: CtlArgs) -> ExitCode {
             if args.json {
                 println!(
                     "{}",
-                    serde_json::json!({"cmd": "ctl", "ok": false, "error": e})
+                    serde_json::json!({"cmd": "ctl", "ok": false, "error": e.to_string()})
                 );
             }
             eprintln!("error: {e}");

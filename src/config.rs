@@ -17,14 +17,11 @@ Examples:
   P2P_REMOTE_HOST=node1 p2pnode              join the network node1 is part of (node1:4001)
   p2pnode --listen /ip4/127.0.0.1/tcp/0 --bootstrap /ip4/127.0.0.1/tcp/4001
   echo 'put greeting hello' | p2pnode --json --bootstrap 127.0.0.1:4001
-  p2pnode --no-repl &   then   p2pnode ctl get greeting
-
-At the prompt: put KEY VALUE, get KEY, provide KEY, providers KEY, peers, id,
-routing, closest KEY, dial ADDR, bootstrap, stats, help, quit.";
+  p2pnode --no-repl &   then   p2pnode ctl put \"my key\" \"hello world\"";
 
 /// The `p2pnode` command line.
 #[derive(Debug, Parser)]
-#[command(name = "p2pnode", version, about, after_help = EXAMPLES)]
+#[command(name = "p2pnode", version, about, after_help = crate::command::cli_after_help(EXAMPLES))]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     /// A subcommand; without one, p2pnode runs a node.

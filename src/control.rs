@@ -3,9 +3,11 @@
 //! and prints its reply. It is how a node without a terminal (a service, a
 //! detached container) is driven, and what the container health check asks.
 //!
-//! Wire format: the client sends one JSON line `{"line": "...", "json": bool}`;
-//! the node answers one JSON line `{"ok": bool, "text": "..."}`, where `text`
-//! is the reply rendered as the REPL would, and closes.
+//! Wire format: the client sends one JSON line `{"args": [...], "json": bool}`
+//! with `ctl`'s arguments as a list, so their boundaries survive (each is one
+//! token: `ctl put "my key" hello` puts key `my key`); the node answers one
+//! JSON line `{"ok": bool, "text": "..."}`, where `text` is the reply rendered
+//! as the REPL would, and closes.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -16,10 +18,10 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::watch;
 use tracing::{debug, warn};
 
+use crate::command::{self, Command};
 use crate::error::StartError;
 use crate::network::Client;
-use crate::output::{Body, Format};
-use crate::repl;
+use crate::output::Format;
 
 /// The socket's file name in the data directory.
 pub const SOCKET_FILE: &str = "control.sock";
@@ -34,8 +36,30 @@ pub fn socket_path(data_dir: &Path) -> PathBuf {
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Request {
-    line: String,
+    args: Vec<String>,
     json: bool,
+}
+
+/// Why `ctl` got no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    /// Nothing listens on the socket.
+    #[error("no running node answers on {} ({source}); start one with this --data-dir", .path.display())]
+    NoNode {
+        /// The socket.
+        path: PathBuf,
+        /// Why the connection failed.
+        source: std::io::Error,
+    },
+    /// The conversation broke off.
+    #[error("talking to the node failed: {0}")]
+    Io(#[from] std::io::Error),
+    /// The node's answer is not what this `ctl` understands.
+    #[error("bad answer from the node: {0}")]
+    BadAnswer(#[from] serde_json::Error),
+    /// No answer in time.
+    #[error("the node did not answer within {}", humantime::format_duration(*.0))]
+    Timeout(Duration),
 }
 
 /// What the node answered to `ctl`.
@@ -107,26 +131,21 @@ async fn answer(
     let mut line = String::new();
     reader.read_line(&mut line).await?;
     let response = match serde_json::from_str::<Request>(&line) {
-        Ok(request) => match repl::handle_line(client, &request.line).await {
-            Some(reply) => {
-                if matches!(reply.body, Ok(Body::Quit)) {
-                    let _ = quit_tx.send(true);
-                }
-                let format = if request.json {
-                    Format::Json
-                } else {
-                    Format::Human
-                };
-                Response {
-                    ok: reply.ok(),
-                    text: reply.render(format),
-                }
+        Ok(request) => {
+            let reply = command::reply_to(client, Command::from_args(&request.args)).await;
+            if reply.is_quit() {
+                let _ = quit_tx.send(true);
             }
-            None => Response {
-                ok: false,
-                text: "error: empty command".into(),
-            },
-        },
+            let format = if request.json {
+                Format::Json
+            } else {
+                Format::Human
+            };
+            Response {
+                ok: reply.ok(),
+                text: reply.render(format),
+            }
+        }
         Err(e) => Response {
             ok: false,
             text: format!("error: bad control request: {e}"),
@@ -138,44 +157,34 @@ async fn answer(
     write.shutdown().await
 }
 
-/// Sends one command line to the node on `data_dir` and returns its answer.
+/// Sends one command, as its argument list, to the node on `data_dir` and
+/// returns its answer.
 pub async fn request(
     data_dir: &Path,
-    line: &str,
+    args: &[String],
     json: bool,
     timeout: Duration,
-) -> Result<Response, String> {
+) -> Result<Response, ControlError> {
     let path = socket_path(data_dir);
     let work = async {
-        let stream = UnixStream::connect(&path).await.map_err(|e| {
-            format!(
-                "no running node answers on {} ({e}); start one with this --data-dir",
-                path.display()
-            )
-        })?;
+        let stream = UnixStream::connect(&path)
+            .await
+            .map_err(|source| ControlError::NoNode {
+                path: path.clone(),
+                source,
+            })?;
         let (read, mut write) = stream.into_split();
         let mut req = serde_json::to_string(&Request {
-            line: line.to_string(),
+            args: args.to_vec(),
             json,
-        })
-        .map_err(|e| e.to_string())?;
+        })?;
         req.push('\n');
-        write
-            .write_all(req.as_bytes())
-            .await
-            .map_err(|e| e.to_string())?;
+        write.write_all(req.as_bytes()).await?;
         let mut answer = String::new();
-        BufReader::new(read)
-            .read_line(&mut answer)
-            .await
-            .map_err(|e| e.to_string())?;
-        serde_json::from_str::<Response>(&answer)
-            .map_err(|e| format!("bad answer from the node: {e}"))
+        BufReader::new(read).read_line(&mut answer).await?;
+        Ok(serde_json::from_str::<Response>(&answer)?)
     };
-    tokio::time::timeout(timeout, work).await.map_err(|_| {
-        format!(
-            "the node did not answer within {}",
-            humantime::format_duration(timeout)
-        )
-    })?
+    tokio::time::timeout(timeout, work)
+        .await
+        .map_err(|_| ControlError::Timeout(timeout))?
 }

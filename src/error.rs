@@ -12,9 +12,6 @@ pub enum Error {
     /// The user's input was wrong (bad key, oversized value, bad address...).
     #[error("{0}")]
     Invalid(String),
-    /// The record was not found on any peer that was asked.
-    #[error("not found")]
-    NotFound,
     /// The network operation failed; the message says how.
     #[error("{0}")]
     Network(String),

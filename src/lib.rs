@@ -9,15 +9,19 @@
 //! - [`config`]: the command line (clap) and its validation into a [`config::Config`].
 //! - [`bootstrap`]: `P2P_REMOTE_HOST` / `--bootstrap` text into dial targets.
 //! - [`identity`]: the node's persistent ed25519 key in the data directory.
-//! - [`keys`]: how a user writes a record key (`text`, `hex:..`, `mh:..`).
+//! - [`keys`]: how a user writes a record key (`text`, `hex:..`, `mh:..`),
+//!   parsed once into a [`keys::UserKey`].
 //! - [`dht`]: p2pnode's Kademlia without I/O: ID space and XOR distance,
 //!   wire messages, routing table, lookups, records and their ordering.
 //! - [`network`]: the swarm: behaviour, transport, the `EventLoop` that owns
 //!   it and the cloneable [`network::Client`] that talks to it.
 //! - [`store`]: the record store behind Kademlia: an in-memory index written
 //!   through to an embedded database (redb) in the data directory.
-//! - [`repl`]: command lines parsed into [`repl::Command`] and executed.
-//! - [`output`]: replies rendered as friendly text or one JSON object a line.
+//! - [`command`]: the command table; lines tokenized (quotes, escapes) and
+//!   parsed once into a typed [`command::Command`], then applied to the node.
+//! - [`repl`]: the command loop over stdin lines.
+//! - [`output`]: the [`output::Reply`] (success decided once), rendered as
+//!   friendly text or one JSON object a line.
 //! - [`metrics`]: Prometheus metrics served on `--metrics ADDR`.
 //! - [`control`]: the local control socket used by `p2pnode ctl`.
 //! - [`terminal`]: stdin read on its own thread (line editing on a terminal).
@@ -28,6 +32,7 @@
 
 pub mod app;
 pub mod bootstrap;
+pub mod command;
 pub mod config;
 pub mod control;
 pub mod dht;

@@ -1,8 +1,10 @@
 //! Property tests for everything that parses untrusted input: command
-//! lines (`repl::Command`), bootstrap addresses (`bootstrap::Target`), user
-//! keys (`keys::parse`) and the record store's on-disk format
-//! (`store::codec`). Garbage must be an error, never a panic; valid input
-//! must round-trip.
+//! lines and `ctl` argument lists (`command::Command`, the tokenizer and
+//! its inverse `command::quote`), bootstrap addresses (`bootstrap::Target`),
+//! user keys (`keys::parse`), values shown to people (`output::show_value`)
+//! and the record store's on-disk format (`store::codec`). Garbage must be
+//! an error, never a panic, and errors one safe line; valid input must
+//! round-trip.
 //!
 //! Budget: `PROPTEST_CASES` (default 2048 per property) — a few seconds in all.
 
@@ -12,10 +14,11 @@ use std::time::Duration;
 
 use libp2p::{Multiaddr, PeerId};
 use p2pnode::bootstrap::{self, Target};
+use p2pnode::command::{self, Command};
 use p2pnode::dht::{ProviderRecord, Record, RecordKey, Version};
-use p2pnode::keys;
+use p2pnode::keys::{self, UserKey};
 use p2pnode::network::Quorum;
-use p2pnode::repl::Command;
+use p2pnode::output;
 use p2pnode::store::codec::{self, Clock};
 use proptest::prelude::*;
 
@@ -49,26 +52,21 @@ fn quorum() -> impl Strategy<Value = Quorum> {
     ]
 }
 
-fn quorum_suffix(q: Quorum) -> String {
-    match q {
-        Quorum::Default => String::new(),
-        Quorum::All => " --quorum all".into(),
-        Quorum::N(n) => format!(" --quorum {n}"),
-    }
+/// Any text, line breaks and control characters included.
+fn any_text(max: usize) -> impl Strategy<Value = String> {
+    proptest::collection::vec(any::<char>(), 0..=max).prop_map(|c| c.into_iter().collect())
 }
 
-fn user_key() -> impl Strategy<Value = String> {
+fn user_key() -> impl Strategy<Value = UserKey> {
     prop_oneof![
         "[a-zA-Z0-9_./-]{1,24}",
         "hex:([0-9a-f]{2}){1,8}",
-        "mh:[a-z0-9]{0,12}",
+        "mh:[a-z0-9 ]{0,12}",
+        "[a-z\"' \\\\]{1,12}",
+        "--quorum( all| 2)?",
+        any_text(16),
     ]
-}
-
-/// A value as a user types it: the rest of the line, no line breaks, and
-/// nothing that reads as a `--quorum` option.
-fn user_value() -> impl Strategy<Value = String> {
-    "[^\r\n]{1,40}".prop_filter("no --quorum inside", |v| !v.contains("--quorum"))
+    .prop_filter_map("a valid key", |text| UserKey::parse(&text).ok())
 }
 
 fn target() -> impl Strategy<Value = Target> {
@@ -87,70 +85,49 @@ fn target() -> impl Strategy<Value = Target> {
 }
 
 fn command() -> impl Strategy<Value = Command> {
+    let value = prop_oneof![
+        Just("--quorum".to_string()),
+        "[^\"'\\\\]{0,40}",
+        "(--quorum|all|3| |\t|\"|'|\\\\|x){0,8}",
+        any_text(40),
+    ];
     prop_oneof![
-        (user_key(), user_value(), quorum())
-            .prop_map(|(key, value, quorum)| {
-                // Before an option, trailing blanks of the value are separators.
-                let value = if quorum == Quorum::Default {
-                    value
-                } else {
-                    value.trim_end().to_string()
-                };
-                Command::Put { key, value, quorum }
-            })
-            .prop_filter(
-                "a value",
-                |c| !matches!(c, Command::Put { value, .. } if value.is_empty())
-            ),
+        (user_key(), value, quorum()).prop_map(|(key, value, quorum)| Command::Put {
+            key,
+            value,
+            quorum
+        }),
         (user_key(), quorum()).prop_map(|(key, quorum)| Command::Get { key, quorum }),
         user_key().prop_map(|key| Command::Provide { key }),
         user_key().prop_map(|key| Command::Providers { key }),
         user_key().prop_map(|key| Command::Closest { key }),
         target().prop_map(|target| Command::Dial { target }),
-        Just(Command::Peers),
-        Just(Command::Id),
-        Just(Command::Routing),
-        Just(Command::Bootstrap),
-        Just(Command::Stats),
-        Just(Command::Help),
-        Just(Command::Quit),
+        // Every command that takes no argument, from the table.
+        proptest::sample::select(
+            command::COMMANDS
+                .iter()
+                .filter_map(|spec| Command::from_args(&[spec.name]).ok())
+                .collect::<Vec<_>>()
+        ),
     ]
 }
 
-/// The command line a user would type for `c`.
-fn line(c: &Command) -> String {
-    match c {
-        Command::Put { key, value, quorum } => {
-            format!("put {key} {value}{}", quorum_suffix(*quorum))
-        }
-        Command::Get { key, quorum } => format!("get {key}{}", quorum_suffix(*quorum)),
-        Command::Provide { key } | Command::Providers { key } | Command::Closest { key } => {
-            format!("{} {key}", c.name())
-        }
-        Command::Dial { target } => format!("dial {target}"),
-        other => other.name().to_string(),
-    }
-}
-
 fn command_ish_line() -> impl Strategy<Value = String> {
-    let word = prop_oneof![
-        Just("put"),
-        Just("get"),
-        Just("provide"),
-        Just("providers"),
-        Just("closest"),
-        Just("dial"),
-        Just("peers"),
-        Just("help"),
-        Just("quit"),
-        Just("PUT"),
-        Just(""),
-    ];
+    // Every name and alias in the table, one in upper case, and none.
+    let names = command::COMMANDS
+        .iter()
+        .flat_map(|s| s.aliases.iter().chain([&s.name]));
+    let word = proptest::sample::select(names.chain([&"PUT", &""]).copied().collect::<Vec<_>>());
     let tail = prop_oneof![
         ".{0,60}",
-        "( |\t|--quorum|all|0|-1|18446744073709551616|hex:|mh:|/p2p/|/ip4/|k|v){0,12}",
+        "( |\t|\"|'|\\\\|\\\\x|\\\\u\\{|--quorum|all|0|-1|18446744073709551616|hex:|mh:|/p2p/|/ip4/|k|v){0,12}",
     ];
     (word, tail).prop_map(|(w, t)| format!("{w}{t}"))
+}
+
+/// Whether a message can be shown on one line, with nothing a terminal acts on.
+fn one_safe_line(message: &str) -> bool {
+    !message.chars().any(command::needs_escape)
 }
 
 proptest! {
@@ -159,20 +136,88 @@ proptest! {
     #[test]
     fn command_parsing_never_panics(text in any::<String>()) {
         let _ = Command::from_str(&text);
+        let _ = command::parse_line(&text);
+    }
+
+    #[test]
+    fn argument_lists_never_panic(args in proptest::collection::vec(any_text(12), 0..6)) {
+        if let Err(e) = Command::from_args(&args) {
+            prop_assert!(one_safe_line(&e.error.to_string()), "{:?}", e.error.to_string());
+        }
     }
 
     #[test]
     fn command_like_lines_never_panic_and_errors_are_one_line(text in command_ish_line()) {
-        if let Err(e) = Command::from_str(&text) {
-            prop_assert!(!e.message.contains('\n'), "{:?}", e.message);
+        if let Some(Err(e)) = command::parse_line(&text) {
+            prop_assert!(one_safe_line(&e.error.to_string()), "{:?}", e.error.to_string());
         }
     }
 
     #[test]
     fn commands_round_trip_through_their_line(c in command()) {
-        let text = line(&c);
-        let back = Command::from_str(&text);
+        let text = c.to_string();
+        prop_assert!(one_safe_line(&text), "{:?}", text);
+        let back = command::parse_line(&text).expect("a command line");
         prop_assert_eq!(back, Ok(c), "line: {:?}", text);
+    }
+
+    #[test]
+    fn unquoted_values_are_the_rest_of_the_line(
+        key in "[a-z0-9]{1,8}",
+        words in proptest::collection::vec("[a-zA-Z0-9.,!?=:-]{1,8}", 1..6),
+        gaps in proptest::collection::vec("[ \t]{1,3}", 6),
+        outer in ("[ \t]{0,2}", "[ \t]{0,2}"),
+    ) {
+        let mut value = words[0].clone();
+        for (word, gap) in words[1..].iter().zip(&gaps) {
+            value.push_str(gap);
+            value.push_str(word);
+        }
+        let line = format!("put {key} {}{value}{}", outer.0, outer.1);
+        prop_assume!(words.iter().all(|w| w != "--quorum"));
+        let parsed = Command::from_str(&line);
+        prop_assert_eq!(
+            parsed,
+            Ok(Command::Put { key: UserKey::parse(&key).expect("a key"), value, quorum: Quorum::Default }),
+            "line: {:?}", line
+        );
+    }
+
+    #[test]
+    fn quoted_tokens_round_trip_through_the_tokenizer(
+        tokens in proptest::collection::vec(any_text(12), 0..6),
+        gaps in proptest::collection::vec("[ \t]{1,3}", 6),
+    ) {
+        let mut line = String::new();
+        for (token, gap) in tokens.iter().zip(&gaps) {
+            line.push_str(gap);
+            line.push_str(&command::quote(token));
+        }
+        let back: Vec<String> = command::tokenize(&line)
+            .map_err(|e| TestCaseError::fail(format!("{line:?}: {e}")))?
+            .into_iter()
+            .map(|t| t.text)
+            .collect();
+        prop_assert_eq!(back, tokens, "line: {:?}", line);
+    }
+
+    #[test]
+    fn shown_values_are_safe_and_never_collide(
+        value in prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..24),
+            any_text(16).prop_map(String::into_bytes),
+            "(hex:|\"| |x|ff|\\\\){0,6}".prop_map(String::into_bytes),
+        ],
+        other in proptest::collection::vec(any::<u8>(), 0..24),
+    ) {
+        let shown = output::show_value(&value).into_owned();
+        prop_assert!(one_safe_line(&shown), "{:?}", shown);
+        // What one value shows as, stored as another value, shows differently.
+        for different in [shown.clone().into_bytes(), other] {
+            if different != value {
+                prop_assert_ne!(&output::show_value(&different), &shown, "{:?} vs {:?}", value, different);
+            }
+        }
     }
 
     #[test]

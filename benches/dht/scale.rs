@@ -161,7 +161,7 @@ async fn run_async(n: usize, o: &Opts) -> Result<(), String> {
     for i in 0..o.records {
         let putter = rng.below(n);
         let text = format!("scale-{}-{i}", o.seed);
-        let key = keys::parse(&text)?;
+        let key = keys::parse(&text).map_err(|e| e.to_string())?;
         let value = format!("value-{i}").into_bytes();
         total += 1;
         let t = Instant::now();

@@ -1,0 +1,51 @@
+//! Running a parsed [`Command`] against the node. Keys arrive parsed; the
+//! [`Reply`] decides success (see [`Reply::new`]).
+
+use crate::command::{Command, Rejected};
+use crate::network::Client;
+use crate::output::{Body, Reply};
+
+/// Runs `command` against the node behind `client`.
+pub async fn apply(client: &Client, command: Command) -> Reply {
+    let name = command.name();
+    let key = command.key().cloned();
+    let result = match command {
+        Command::Put { key, value, quorum } => client
+            .put(key.into_record_key(), value.into_bytes(), quorum)
+            .await
+            .map(Body::Put),
+        Command::Get { key, quorum } => client
+            .get(key.into_record_key(), quorum)
+            .await
+            .map(Body::Get),
+        Command::Provide { key } => client
+            .provide(key.into_record_key())
+            .await
+            .map(Body::Provide),
+        Command::Providers { key } => client
+            .providers(key.into_record_key())
+            .await
+            .map(Body::Providers),
+        Command::Peers => client.peers().await.map(Body::Peers),
+        Command::Id => client.info().await.map(Body::Id),
+        Command::Routing => client.routing().await.map(Body::Routing),
+        Command::Closest { key } => client
+            .closest(key.into_record_key())
+            .await
+            .map(Body::Closest),
+        Command::Dial { target } => client.dial(target).await.map(Body::Dial),
+        Command::Bootstrap => client.bootstrap().await.map(Body::Bootstrap),
+        Command::Stats => client.stats().await.map(Body::Stats),
+        Command::Help => Ok(Body::Help),
+        Command::Quit => Ok(Body::Quit),
+    };
+    Reply::new(name, key, result.map_err(Into::into))
+}
+
+/// The reply to parsed input: the command run, or the reason it is not one.
+pub async fn reply_to(client: &Client, parsed: Result<Command, Rejected>) -> Reply {
+    match parsed {
+        Ok(command) => apply(client, command).await,
+        Err(rejected) => Reply::rejected(rejected),
+    }
+}
