@@ -26,8 +26,9 @@ const PROMPT: &str = "p2pnode> ";
 /// stderr instead (the printer waits while a command runs).
 const LOG_CAPACITY: usize = 1024;
 
-/// Moves the cursor to the start of the line and erases it (ANSI).
-const CLEAR_LINE: &str = "\r\x1b[2K";
+/// Moves the cursor up to the prompt's line (rustyline ends every read with
+/// a newline) and erases it (ANSI).
+const ERASE_PROMPT: &str = "\x1b[A\r\x1b[2K";
 
 /// What the editor thread and the [`Session`] both see.
 #[derive(Debug, Default)]
@@ -107,7 +108,7 @@ pub(super) fn edit_lines(
                 // Leave no prompt behind: the shutdown logs take its line.
                 let mut out = std::io::stdout();
                 let _ = out
-                    .write_all(CLEAR_LINE.as_bytes())
+                    .write_all(ERASE_PROMPT.as_bytes())
                     .and_then(|()| out.flush());
                 break Ok(());
             }
