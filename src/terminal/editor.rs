@@ -91,8 +91,12 @@ pub(super) fn edit_lines(
     }
     // With stderr redirected the logs go there, not over the prompt.
     if std::io::stderr().is_terminal() {
-        match editor.create_external_printer() {
-            Ok(printer) => log::attach(spawn_printer(printer)),
+        let printer = editor
+            .create_external_printer()
+            .map_err(|e| e.to_string())
+            .and_then(|p| spawn_printer(p).map_err(|e| e.to_string()));
+        match printer {
+            Ok(printer) => log::attach(printer),
             Err(e) => tracing::debug!(error = %e, "no external printer: logs go to stderr"),
         }
     }
@@ -143,9 +147,9 @@ pub(super) fn edit_lines(
 /// where most logs are written, must never wait for a terminal.
 fn spawn_printer(
     mut printer: impl ExternalPrinter + Send + 'static,
-) -> std::sync::mpsc::SyncSender<String> {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<String>(LOG_CAPACITY);
-    let spawned = std::thread::Builder::new()
+) -> std::io::Result<log::Printer> {
+    let (lines, rx) = std::sync::mpsc::sync_channel::<String>(LOG_CAPACITY);
+    let thread = std::thread::Builder::new()
         .name("log-printer".into())
         .spawn(move || {
             for line in rx {
@@ -153,9 +157,6 @@ fn spawn_printer(
                     break;
                 }
             }
-        });
-    if let Err(e) = spawned {
-        tracing::debug!(error = %e, "cannot start the log printer: logs go to stderr");
-    }
-    tx
+        })?;
+    Ok(log::Printer { lines, thread })
 }

@@ -6,23 +6,45 @@
 use std::io::Write;
 use std::sync::Mutex;
 use std::sync::mpsc::SyncSender;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use tracing_subscriber::fmt::MakeWriter;
 
+/// How long [`detach`] waits for the printer to write what it was given, so
+/// those lines still come before the ones written to stderr next.
+const DRAIN_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// The line editor's printer: the lines for it, and the thread writing them.
+#[derive(Debug)]
+pub(super) struct Printer {
+    /// Log lines to print.
+    pub lines: SyncSender<String>,
+    /// Ends once `lines` is closed and drained.
+    pub thread: JoinHandle<()>,
+}
+
 /// The line editor's printer, while there is one.
-static PRINTER: Mutex<Option<SyncSender<String>>> = Mutex::new(None);
+static PRINTER: Mutex<Option<Printer>> = Mutex::new(None);
 
 /// Sends log lines to `printer` from now on.
-pub(super) fn attach(printer: SyncSender<String>) {
+pub(super) fn attach(printer: Printer) {
     if let Ok(mut slot) = PRINTER.lock() {
         *slot = Some(printer);
     }
 }
 
-/// Sends log lines to stderr again.
+/// Sends log lines to stderr again, once the printer has written the lines
+/// it holds (waiting at most [`DRAIN_TIMEOUT`]).
 pub(super) fn detach() {
-    if let Ok(mut slot) = PRINTER.lock() {
-        slot.take();
+    let printer = PRINTER.lock().ok().and_then(|mut slot| slot.take());
+    let Some(Printer { lines, thread }) = printer else {
+        return;
+    };
+    drop(lines);
+    let deadline = Instant::now() + DRAIN_TIMEOUT;
+    while !thread.is_finished() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(2));
     }
 }
 
@@ -60,7 +82,10 @@ impl Drop for LogLine {
         if self.0.is_empty() {
             return;
         }
-        let printer = PRINTER.lock().ok().and_then(|slot| slot.clone());
+        let printer = PRINTER
+            .lock()
+            .ok()
+            .and_then(|slot| slot.as_ref().map(|p| p.lines.clone()));
         if let Some(printer) = printer {
             let text = String::from_utf8_lossy(&self.0).into_owned();
             // Full (the printer waits while a command runs) or gone: stderr.
