@@ -3,7 +3,7 @@
 //! (`--json`), one `listening` event per address, then `started` (and
 //! `metrics` with `--metrics`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
@@ -82,7 +82,7 @@ fn human(node: &Node, facts: &Facts<'_>) -> String {
     if facts.reads_stdin {
         s.push_str("type 'help' for commands\n");
     } else if let Some(dir) = facts.control_dir {
-        let flag = if dir == default_data_dir() {
+        let flag = if dir == ctl_default_dir() {
             String::new()
         } else {
             format!(" --data-dir {}", dir.display())
@@ -92,4 +92,11 @@ fn human(node: &Node, facts: &Facts<'_>) -> String {
         ));
     }
     s
+}
+
+/// The data directory `p2pnode ctl` uses without `--data-dir`.
+fn ctl_default_dir() -> PathBuf {
+    std::env::var_os("P2PNODE_DATA_DIR")
+        .filter(|dir| !dir.is_empty())
+        .map_or_else(default_data_dir, PathBuf::from)
 }
