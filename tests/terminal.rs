@@ -192,7 +192,10 @@ fn a_log_line_lands_above_the_prompt_and_the_line_being_typed_survives() {
         last_line(s) == "p2pnode> put half"
     });
     let _seed = NodeProc::start(Opts::default().listen(format!("/ip4/127.0.0.1/tcp/{port}")));
-    let text = screen.wait_for("`joined` line", JOIN_TIMEOUT, |s| s.contains("joined"));
+    // Each log line is printed, then the prompt redrawn: wait for both.
+    let text = screen.wait_for("`joined` line under an intact prompt", JOIN_TIMEOUT, |s| {
+        s.contains("joined") && last_line(s) == "p2pnode> put half"
+    });
 
     let shown = lines(&text);
     let prompt_at = shown.len() - 1;
