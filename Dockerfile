@@ -44,12 +44,14 @@ COPY --from=builder /out/p2pnode /usr/local/bin/p2pnode
 COPY --chown=10001:10001 --from=builder /out/rootfs/ /
 # A numeric user: a scratch image has no /etc/passwd to look a name up in.
 USER 10001:10001
-# Serve without reading stdin (a detached container's stdin is at EOF), keep
-# state in /data, and log at info to stderr (`docker logs`).
-# Run interactively with: docker run -it -e P2PNODE_NO_REPL=false p2pnode
-ENV P2PNODE_DATA_DIR=/data \
-    P2PNODE_NO_REPL=true \
-    RUST_LOG=info
+# Keep state in /data. Whether the node reads commands depends on its stdin:
+# `docker run -it` gives a terminal and a prompt, `docker run -i` a pipe read
+# as a script, and `docker run -d`, compose and Kubernetes give /dev/null:
+# the node serves without reading (`p2pnode ctl` talks to it);
+# P2PNODE_NO_REPL=true|false forces it. RUST_LOG is left unset: logs go to
+# stderr at info (`docker logs`), or, on a terminal, p2pnode's own above the
+# prompt.
+ENV P2PNODE_DATA_DIR=/data
 # Identity and records survive the container being re-created when a volume
 # is mounted here (docker run -v NAME:/data ...).
 VOLUME ["/data"]

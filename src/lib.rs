@@ -6,7 +6,8 @@
 //! from another process.
 //!
 //! # Layout
-//! - [`config`]: the command line (clap) and its validation into a [`config::Config`].
+//! - [`cli`]: the command line (clap, env fallbacks), validated into a [`Config`].
+//! - [`config`]: the validated [`config::Config`] a node runs with, and its errors.
 //! - [`bootstrap`]: `P2P_REMOTE_HOST` / `--bootstrap` text into dial targets.
 //! - [`identity`]: the node's persistent ed25519 key in the data directory.
 //! - [`keys`]: how a user writes a record key (`text`, `hex:..`, `mh:..`),
@@ -24,14 +25,16 @@
 //!   friendly text or one JSON object a line.
 //! - [`metrics`]: Prometheus metrics served on `--metrics ADDR`.
 //! - [`control`]: the local control socket used by `p2pnode ctl`.
-//! - [`terminal`]: stdin read on its own thread (line editing on a terminal).
-//! - [`app`]: running a node and `ctl`, for the thin `main.rs`.
+//! - [`terminal`]: stdin and stdout for the command loop; on a terminal, line
+//!   editing, history, and logs printed above the prompt.
+//! - [`node`]: running a node as the binary does (control socket, banner,
+//!   command loop, shutdown), for the thin `main.rs`.
 //! - [`error`]: the library's error types.
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
-pub mod app;
 pub mod bootstrap;
+pub mod cli;
 pub mod command;
 pub mod config;
 pub mod control;
@@ -41,6 +44,7 @@ pub mod identity;
 pub mod keys;
 pub mod metrics;
 pub mod network;
+pub mod node;
 pub mod output;
 pub mod repl;
 pub mod store;

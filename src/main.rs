@@ -1,23 +1,33 @@
-//! The `p2pnode` binary: parse the command line, set up logging (stderr,
-//! `RUST_LOG`), then run a node or `ctl`. Everything else is in the library.
+//! The `p2pnode` binary: the command line into a [`Config`], logging set up
+//! (stderr, or above the prompt on a terminal; `RUST_LOG`), then a node run
+//! until a signal or the end of its input, or one `ctl` request. Exit codes
+//! are decided here: 0 done, 1 failed, 2 bad command line or no node (ctl).
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use p2pnode::app;
-use p2pnode::config::{Cli, Sub};
-use p2pnode::output::Format;
+use p2pnode::cli::{Cli, CtlArgs, Sub};
+use p2pnode::config::default_data_dir;
+use p2pnode::terminal::log::LogWriter;
+use p2pnode::{Config, control, node};
+use tracing::info;
 use tracing_subscriber::EnvFilter;
+
+/// Logs on a terminal when `RUST_LOG` is unset: p2pnode's own news (joined,
+/// lost peers, refused records) and any library's errors, not the libraries'
+/// routine warnings.
+const TERMINAL_LOG: &str = "p2pnode=info,error";
+
+/// The line editor's own logs, never shown.
+const QUIET_EDITOR: &str = "rustyline=off";
+
+/// Logs elsewhere (files, `docker logs`, journald) when `RUST_LOG` is unset.
+const DEFAULT_LOG: &str = "info";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    init_logging();
     // One swarm, one event loop: a single-threaded runtime is all a node
     // needs, and it keeps memory and context switches down.
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -30,24 +40,91 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match cli.command {
-        Some(Sub::Ctl(args)) => runtime.block_on(app::run_ctl(args)),
-        None => {
-            let json = cli.node.json;
-            let no_repl = cli.node.no_repl;
-            match cli.node.into_config() {
-                Ok(config) => {
-                    let format = if json { Format::Json } else { Format::Human };
-                    let code = runtime.block_on(app::run_node(config, format, no_repl));
-                    // The stdin thread may still be blocked in a read: don't wait for it.
-                    runtime.shutdown_background();
-                    code
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(2)
-                }
+    let code = match cli.command {
+        Some(Sub::Ctl(args)) => runtime.block_on(run_ctl(args)),
+        None => match cli.node.into_config() {
+            Ok(config) => run_node(&runtime, config),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
             }
+        },
+    };
+    // The stdin thread may still be blocked in a read: don't wait for it.
+    runtime.shutdown_background();
+    code
+}
+
+fn init_logging() {
+    let on_terminal = std::io::stderr().is_terminal();
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| {
+            EnvFilter::new(if on_terminal {
+                TERMINAL_LOG
+            } else {
+                DEFAULT_LOG
+            })
+        })
+        // The line editor logs each key and poll: printed above its own
+        // prompt, each line would cause the next.
+        .add_directive(QUIET_EDITOR.parse().expect("a valid literal directive"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(LogWriter)
+        .with_ansi(on_terminal)
+        .init();
+}
+
+fn run_node(runtime: &tokio::runtime::Runtime, config: Config) -> ExitCode {
+    match runtime.block_on(node::run(config, shutdown_signal())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM (`docker stop`, service managers).
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+    info!("signal received: shutting down");
+}
+
+/// `p2pnode ctl`: sends the command to the running node and prints the
+/// answer. Exit code 0 when the command succeeded, 1 when it failed, 2 when
+/// no node answered (with `--json`, a JSON object says so on stdout too).
+async fn run_ctl(args: CtlArgs) -> ExitCode {
+    let data_dir = args.data_dir.unwrap_or_else(default_data_dir);
+    match control::request(&data_dir, &args.command, args.json, args.timeout).await {
+        Ok(response) => {
+            println!("{}", response.text);
+            if response.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"cmd": "ctl", "ok": false, "error": e.to_string()})
+                );
+            }
+            eprintln!("error: {e}");
+            ExitCode::from(2)
         }
     }
 }

@@ -3,8 +3,11 @@
 //! and cancellable. Anything else is read on a dedicated thread: a pending
 //! tokio stdin read cannot be cancelled and would hang shutdown, a thread
 //! can simply be left behind. On a terminal, rustyline gives line editing
-//! and history (kept in the data directory); a file is read plainly, line by
-//! line, in order.
+//! and history ([`editor`]), and log lines are printed above the prompt
+//! ([`log`]); a file is read plainly, line by line, in order.
+
+mod editor;
+pub mod log;
 
 use std::io::{BufRead, IsTerminal};
 use std::os::fd::{BorrowedFd, OwnedFd};
@@ -14,26 +17,61 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::unix::pipe;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
+
+pub use editor::Session;
 
 use crate::repl::Line;
 
 /// How many lines may wait for the command loop.
 const LINE_CAPACITY: usize = 256;
 
-/// The prompt shown on a terminal.
-const PROMPT: &str = "p2pnode> ";
+/// What stdin is, which decides whether the REPL reads it by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stdin {
+    /// A terminal: a person types at a prompt.
+    Terminal,
+    /// A pipe, a socket or a regular file: a script, answered line by line;
+    /// its end shuts the node down.
+    Script,
+    /// `/dev/null` (what `docker run -d`, compose, Kubernetes and service
+    /// managers give), another device, or no descriptor at all: nothing to
+    /// read commands from.
+    Absent,
+}
+
+impl Stdin {
+    /// Looks at descriptor 0.
+    pub fn detect() -> Stdin {
+        use std::os::unix::fs::FileTypeExt;
+        if std::io::stdin().is_terminal() {
+            return Stdin::Terminal;
+        }
+        let Some(meta) = dup_fd(0).and_then(|fd| std::fs::File::from(fd).metadata().ok()) else {
+            return Stdin::Absent;
+        };
+        let kind = meta.file_type();
+        if kind.is_fifo() || kind.is_socket() || kind.is_file() {
+            Stdin::Script
+        } else {
+            Stdin::Absent
+        }
+    }
+}
 
 /// Starts the reader thread; lines arrive on the returned channel, which
-/// closes at EOF (Ctrl-D).
-pub fn spawn_reader(history: Option<PathBuf>) -> mpsc::Receiver<Line> {
+/// closes at EOF (Ctrl-D). On a terminal, the returned [`Session`] puts the
+/// terminal back as it was when dropped, whatever the thread is doing.
+pub fn spawn_reader(history: Option<PathBuf>) -> (mpsc::Receiver<Line>, Option<Session>) {
     let (tx, rx) = mpsc::channel(LINE_CAPACITY);
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    let session = interactive.then(Session::begin);
+    let shared = session.as_ref().map(Session::shared);
     let spawned = std::thread::Builder::new()
         .name("stdin".into())
         .spawn(move || {
-            if interactive {
-                if let Err(e) = edit_lines(&tx, history) {
+            if let Some(shared) = shared {
+                if let Err(e) = editor::edit_lines(&tx, history, &shared) {
                     tracing::warn!(error = %e, "line editor failed; reading stdin plainly");
                     plain_lines(&tx);
                 }
@@ -44,7 +82,7 @@ pub fn spawn_reader(history: Option<PathBuf>) -> mpsc::Receiver<Line> {
     if let Err(e) = spawned {
         tracing::error!(error = %e, "cannot start the stdin reader");
     }
-    rx
+    (rx, session)
 }
 
 fn plain_lines(tx: &mpsc::Sender<Line>) {
@@ -57,44 +95,6 @@ fn plain_lines(tx: &mpsc::Sender<Line>) {
     }
 }
 
-fn edit_lines(tx: &mpsc::Sender<Line>, history: Option<PathBuf>) -> rustyline::Result<()> {
-    use rustyline::error::ReadlineError;
-    let mut editor = rustyline::DefaultEditor::new()?;
-    if let Some(h) = &history {
-        let _ = editor.load_history(h);
-    }
-    loop {
-        match editor.readline(PROMPT) {
-            Ok(text) => {
-                if !text.trim().is_empty() {
-                    let _ = editor.add_history_entry(text.as_str());
-                }
-                let (done, answered) = oneshot::channel();
-                if tx
-                    .blocking_send(Line {
-                        text,
-                        done: Some(done),
-                    })
-                    .is_err()
-                {
-                    break;
-                }
-                // Wait for the answer before prompting again.
-                if answered.blocking_recv().is_err() {
-                    break;
-                }
-            }
-            Err(ReadlineError::Interrupted) => continue,
-            Err(ReadlineError::Eof) => break,
-            Err(e) => return Err(e),
-        }
-    }
-    if let Some(h) = &history {
-        let _ = editor.save_history(h);
-    }
-    Ok(())
-}
-
 /// Where the command loop reads its lines from.
 pub enum Input {
     /// Stdin is a pipe (a script, a test harness): read it on the runtime
@@ -102,8 +102,9 @@ pub enum Input {
     /// and unlike tokio's `stdin()` a pending read is simply dropped at
     /// shutdown.
     Pipe(tokio::io::BufReader<Restoring<pipe::Receiver>>),
-    /// A terminal or a regular file: lines from the reader thread.
-    Thread(mpsc::Receiver<Line>),
+    /// A terminal or a regular file: lines from the reader thread, and on a
+    /// terminal the session that restores it.
+    Thread(mpsc::Receiver<Line>, Option<Session>),
 }
 
 /// Opens stdin for the command loop: a pipe directly, anything else through
@@ -114,7 +115,8 @@ pub fn open_input(history: Option<PathBuf>) -> Input {
     {
         return Input::Pipe(tokio::io::BufReader::new(Restoring(Some(rx))));
     }
-    Input::Thread(spawn_reader(history))
+    let (lines, session) = spawn_reader(history);
+    Input::Thread(lines, session)
 }
 
 /// Stdout for the answers: a pipe is written on the runtime directly (no

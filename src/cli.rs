@@ -1,0 +1,347 @@
+//! The command line (clap derive, with environment fallbacks) and its
+//! validation into a [`Config`], in one place, so the rest of the code only
+//! ever sees checked values.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::builder::BoolishValueParser;
+use clap::{Args, Parser, Subcommand};
+use libp2p::Multiaddr;
+
+use crate::bootstrap::{self, DEFAULT_PORT};
+use crate::config::{
+    Config, ConfigError, Limits, ReplMode, Timings, default_data_dir, is_quic, listen_on_port,
+};
+use crate::output::Format;
+
+const EXAMPLES: &str = "\
+Examples:
+  p2pnode                                    create a new network (listen on TCP+QUIC port 4001)
+  P2P_REMOTE_HOST=node1 p2pnode              join the network node1 is part of (node1:4001)
+  p2pnode --listen /ip4/127.0.0.1/tcp/0 --bootstrap /ip4/127.0.0.1/tcp/4001
+  echo 'put greeting hello' | p2pnode --json --bootstrap 127.0.0.1:4001
+  p2pnode --no-repl &   then   p2pnode ctl put \"my key\" \"hello world\"";
+
+/// The `p2pnode` command line.
+#[derive(Debug, Parser)]
+#[command(name = "p2pnode", version, about, after_help = crate::command::cli_after_help(EXAMPLES))]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// A subcommand; without one, p2pnode runs a node.
+    #[command(subcommand)]
+    pub command: Option<Sub>,
+    /// Options for running a node.
+    #[command(flatten)]
+    pub node: NodeArgs,
+}
+
+/// Subcommands besides running a node.
+#[derive(Debug, Subcommand)]
+pub enum Sub {
+    /// Send one command to the node running on this data directory and print its reply.
+    Ctl(CtlArgs),
+}
+
+/// Options of `p2pnode ctl`.
+#[derive(Debug, Args)]
+pub struct CtlArgs {
+    /// The running node's data directory.
+    #[arg(long, env = "P2PNODE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Print the reply as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Give up after this long (e.g. 30s).
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    /// The command, as typed at the prompt (e.g. `get greeting`).
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+/// Options for running a node.
+#[derive(Debug, Args)]
+pub struct NodeArgs {
+    /// Address to listen on (repeatable). Port 0 picks a free port.
+    /// Default: TCP and QUIC on port 4001, all IPv4 interfaces.
+    #[arg(long = "listen", env = "P2PNODE_LISTEN", value_delimiter = ',')]
+    pub listen: Vec<Multiaddr>,
+    /// Shorthand for listening on TCP and QUIC on this port, all IPv4
+    /// interfaces (e.g. a second node on the same machine: --port 4002).
+    #[arg(long, env = "P2PNODE_PORT", conflicts_with = "listen")]
+    pub port: Option<u16>,
+    /// Peer to join through (repeatable): a multiaddr, `host`, `host:port` or
+    /// `ip:port`, optionally with `/p2p/<peer-id>`. Falls back to
+    /// P2P_REMOTE_HOST (comma/space separated). None: create a new network.
+    #[arg(long = "bootstrap", env = "P2P_REMOTE_HOST")]
+    pub bootstrap: Vec<String>,
+    /// Address other peers should dial to reach this node (repeatable), e.g.
+    /// the host's address when a container's port is published.
+    #[arg(long = "announce", env = "P2PNODE_ANNOUNCE", value_delimiter = ',')]
+    pub announce: Vec<Multiaddr>,
+    /// Where the identity key, records and control socket live.
+    /// Default: the per-user data directory (e.g. ~/.local/share/p2pnode).
+    #[arg(long, env = "P2PNODE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Keep records in memory only and use a throwaway identity.
+    #[arg(long, env = "P2PNODE_EPHEMERAL")]
+    pub ephemeral: bool,
+    /// Machine-readable stdout: one JSON object per line.
+    #[arg(long, env = "P2PNODE_JSON")]
+    pub json: bool,
+    /// Serve without reading commands from stdin; use `p2pnode ctl` to talk
+    /// to the node. Without it: a prompt when stdin is a terminal, a script
+    /// when it is a pipe or a file, no reading when it is /dev/null (docker
+    /// run -d, compose, services). `--no-repl=false` (P2PNODE_NO_REPL=false)
+    /// reads stdin whatever it is.
+    #[arg(
+        long,
+        env = "P2PNODE_NO_REPL",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_parser = BoolishValueParser::new()
+    )]
+    pub no_repl: Option<bool>,
+    /// Largest value accepted, in bytes, from the user and from peers.
+    #[arg(long, default_value_t = 65536, env = "P2PNODE_MAX_VALUE_SIZE")]
+    pub max_value_size: usize,
+    /// Longest key accepted, in bytes.
+    #[arg(long, default_value_t = 1024)]
+    pub max_key_size: usize,
+    /// Most records this node stores (its own and other peers').
+    #[arg(long, default_value_t = 16384)]
+    pub max_records: usize,
+    /// Most keys this node keeps provider records for.
+    #[arg(long, default_value_t = 16384)]
+    pub max_provider_keys: usize,
+    /// How long a stored record lives before it expires (e.g. 48h).
+    #[arg(long, default_value = "48h", value_parser = humantime::parse_duration)]
+    pub record_ttl: Duration,
+    /// How often the originator republishes its records.
+    #[arg(long, default_value = "22h", value_parser = humantime::parse_duration)]
+    pub republish_interval: Duration,
+    /// How often holders replicate the records they store.
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    pub replication_interval: Duration,
+    /// How long one DHT query may take.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub query_timeout: Duration,
+    /// How often the routing table is refreshed (a Kademlia bootstrap: a
+    /// lookup of this node's own ID, then one per bucket).
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    pub refresh_interval: Duration,
+    /// Close a connection after it has been idle this long.
+    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+    pub idle_timeout: Duration,
+    /// Pre-shared key file for a private network (the swarm.key format of
+    /// go-libp2p/IPFS). Only TCP is used then: QUIC cannot carry pnet.
+    #[arg(long, env = "P2PNODE_SWARM_KEY")]
+    pub swarm_key: Option<PathBuf>,
+    /// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9100).
+    #[arg(long, env = "P2PNODE_METRICS")]
+    pub metrics: Option<SocketAddr>,
+}
+
+impl NodeArgs {
+    /// Checks the arguments and turns them into a [`Config`].
+    pub fn into_config(self) -> Result<Config, ConfigError> {
+        let mut bootstrap = Vec::new();
+        for entry in &self.bootstrap {
+            bootstrap.extend(bootstrap::parse_list(entry).map_err(ConfigError::Bootstrap)?);
+        }
+        let sizes = [
+            ("--max-value-size", self.max_value_size),
+            ("--max-key-size", self.max_key_size),
+        ];
+        if let Some((flag, _)) = sizes.into_iter().find(|(_, size)| *size == 0) {
+            return Err(ConfigError::ZeroSize { flag });
+        }
+        let durations = [
+            ("--record-ttl", self.record_ttl),
+            ("--republish-interval", self.republish_interval),
+            ("--replication-interval", self.replication_interval),
+            ("--query-timeout", self.query_timeout),
+            ("--refresh-interval", self.refresh_interval),
+        ];
+        if let Some((flag, _)) = durations.into_iter().find(|(_, d)| d.is_zero()) {
+            return Err(ConfigError::ZeroDuration { flag });
+        }
+        if self.republish_interval < self.replication_interval {
+            return Err(ConfigError::RepublishBeforeReplication {
+                republish: self.republish_interval,
+                replication: self.replication_interval,
+            });
+        }
+        if self.record_ttl <= self.republish_interval {
+            return Err(ConfigError::TtlNotAfterRepublish {
+                ttl: self.record_ttl,
+                republish: self.republish_interval,
+            });
+        }
+        let private = self.swarm_key.is_some();
+        let port = self.port.unwrap_or(DEFAULT_PORT);
+        let listen = match (self.listen.is_empty(), private) {
+            (true, false) => listen_on_port(port),
+            // pnet wraps TCP streams; QUIC has its own handshake and cannot carry it.
+            (true, true) => listen_on_port(port)
+                .into_iter()
+                .filter(|a| !is_quic(a))
+                .collect(),
+            (false, _) => self.listen,
+        };
+        if private {
+            let quic = |flag, addr: String| ConfigError::QuicInPrivateNetwork { flag, addr };
+            if let Some(a) = listen.iter().find(|a| is_quic(a)) {
+                return Err(quic("--listen", a.to_string()));
+            }
+            if let Some(t) = bootstrap.iter().find(|t| is_quic(&t.addr)) {
+                return Err(quic("--bootstrap", t.to_string()));
+            }
+        }
+        if let Some(a) = self.announce.iter().find(|a| {
+            a.iter()
+                .any(|p| matches!(p, libp2p::multiaddr::Protocol::P2p(_)))
+        }) {
+            return Err(ConfigError::AnnounceWithPeer(a.clone()));
+        }
+        Ok(Config {
+            listen,
+            bootstrap,
+            announce: self.announce,
+            data_dir: self.data_dir.unwrap_or_else(default_data_dir),
+            ephemeral: self.ephemeral,
+            limits: Limits {
+                max_value_bytes: self.max_value_size,
+                max_key_bytes: self.max_key_size,
+                max_records: self.max_records,
+                max_provider_keys: self.max_provider_keys,
+            },
+            timings: Timings {
+                record_ttl: self.record_ttl,
+                republish_interval: self.republish_interval,
+                replication_interval: self.replication_interval,
+                query_timeout: self.query_timeout,
+                refresh_interval: self.refresh_interval,
+                idle_timeout: self.idle_timeout,
+            },
+            swarm_key: self.swarm_key,
+            metrics: self.metrics,
+            control_socket: true,
+            format: if self.json {
+                Format::Json
+            } else {
+                Format::Human
+            },
+            repl: match self.no_repl {
+                None => ReplMode::Auto,
+                Some(true) => ReplMode::Off,
+                Some(false) => ReplMode::On,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Config, String> {
+        let cli = Cli::try_parse_from(std::iter::once("p2pnode").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        cli.node.into_config().map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_listen_on_tcp_and_quic() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.listen.len(), 2);
+        let p = parse(&["--port", "4002"]).unwrap();
+        assert!(p.listen[0].to_string().ends_with("/tcp/4002"));
+        assert!(parse(&["--port", "1", "--listen", "/ip4/127.0.0.1/tcp/0"]).is_err());
+        assert_eq!(c.limits.max_value_bytes, 65536);
+    }
+
+    #[test]
+    fn bootstrap_flag_accepts_lists_and_names_bad_entries() {
+        let c = parse(&["--bootstrap", "node1,node2:9", "--bootstrap", "127.0.0.1:1"]).unwrap();
+        assert_eq!(c.bootstrap.len(), 3);
+        let e = parse(&["--bootstrap", "/ip4/nope"]).unwrap_err();
+        assert!(e.contains("/ip4/nope"), "{e}");
+    }
+
+    #[test]
+    fn lifecycle_intervals_must_nest() {
+        let e = parse(&["--republish-interval", "10s"]).unwrap_err();
+        assert!(e.contains("--replication-interval"), "{e}");
+        let e = parse(&[
+            "--record-ttl",
+            "2s",
+            "--republish-interval",
+            "2s",
+            "--replication-interval",
+            "1s",
+        ])
+        .unwrap_err();
+        assert!(e.contains("--record-ttl"), "{e}");
+        parse(&[
+            "--record-ttl",
+            "3s",
+            "--republish-interval",
+            "2s",
+            "--replication-interval",
+            "1s",
+        ])
+        .unwrap();
+    }
+
+    #[test]
+    fn a_swarm_key_means_tcp_only() {
+        let c = parse(&["--swarm-key", "k"]).unwrap();
+        assert_eq!(c.listen.len(), 1);
+        assert!(!is_quic(&c.listen[0]));
+        let e = parse(&[
+            "--swarm-key",
+            "k",
+            "--listen",
+            "/ip4/127.0.0.1/udp/0/quic-v1",
+        ])
+        .unwrap_err();
+        assert!(e.contains("QUIC") && e.contains("--swarm-key"), "{e}");
+        let e = parse(&[
+            "--swarm-key",
+            "k",
+            "--bootstrap",
+            "/ip4/127.0.0.1/udp/1/quic-v1",
+        ])
+        .unwrap_err();
+        assert!(e.contains("QUIC"), "{e}");
+    }
+
+    #[test]
+    fn repl_mode_and_output_format_are_in_the_config() {
+        let c = parse(&[]).unwrap();
+        assert_eq!((c.repl, c.format), (ReplMode::Auto, Format::Human));
+        assert_eq!(parse(&["--no-repl"]).unwrap().repl, ReplMode::Off);
+        assert_eq!(parse(&["--no-repl=true"]).unwrap().repl, ReplMode::Off);
+        assert_eq!(parse(&["--no-repl=false"]).unwrap().repl, ReplMode::On);
+        assert_eq!(parse(&["--json"]).unwrap().format, Format::Json);
+        assert!(parse(&["--no-repl=maybe"]).is_err());
+    }
+
+    #[test]
+    fn zero_limits_and_durations_name_their_flag() {
+        let e = parse(&["--max-key-size", "0"]).unwrap_err();
+        assert_eq!(e, "--max-key-size must be at least 1");
+        let e = parse(&["--query-timeout", "0s"]).unwrap_err();
+        assert_eq!(e, "--query-timeout must be longer than zero");
+    }
+
+    #[test]
+    fn bad_listen_multiaddr_is_rejected() {
+        assert!(parse(&["--listen", "not-an-addr"]).is_err());
+    }
+}
