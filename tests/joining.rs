@@ -23,6 +23,8 @@ async fn five_nodes_join_through_every_form_of_bootstrap_address() {
     for form in forms {
         let targets = bootstrap::parse_list(&form).expect("a valid bootstrap address");
         nodes.push(net.spawn(|c| c.bootstrap = targets).await);
+        // The next node's bootstrap lookup, through the seed, finds this one.
+        nodes[0].wait_routing(nodes.len() - 1, SETTLE).await;
     }
     // Every node learns all four others.
     for n in &nodes {
@@ -70,6 +72,7 @@ async fn quic_only_network() {
             })
             .await,
         );
+        nodes[0].wait_routing(nodes.len() - 1, SETTLE).await;
     }
     for n in &nodes {
         n.wait_routing(3, SETTLE).await;

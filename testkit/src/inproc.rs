@@ -143,6 +143,9 @@ impl std::ops::Index<usize> for Net {
 
 /// Starts `n` nodes (the first creates the network, the others join through
 /// it) and waits until every routing table holds the others (up to k).
+/// Each node starts once the first knows every earlier one, so its
+/// bootstrap lookup finds them all (a lookup that ran before the seed knew a
+/// peer would learn of it only at the next refresh, minutes later).
 pub async fn spawn_nodes(n: usize) -> Net {
     spawn_nodes_with(n, |_, _| {}).await
 }
@@ -160,6 +163,7 @@ pub async fn spawn_nodes_with(n: usize, configure: impl Fn(usize, &mut Config)) 
             })
             .await;
         net.nodes.push(node);
+        net.nodes[0].wait_routing(i.min(K), SETTLE).await;
     }
     let want = (n - 1).min(K);
     for node in &net.nodes {
