@@ -6,8 +6,7 @@ use p2pnode::bootstrap::Target;
 use p2pnode::network::Quorum;
 use p2pnode::output::Format;
 use p2pnode::{keys, repl};
-use p2pnode_testkit::inproc::SETTLE;
-use p2pnode_testkit::{Net, NodeExt, assert_ok, spawn_nodes};
+use p2pnode_testkit::{Net, NodeExt, SETTLE, assert_ok, spawn_nodes};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_in_process_nodes_put_and_get() {

@@ -3,8 +3,8 @@
 //! `--bootstrap` parse the same text), over TCP and over QUIC alone.
 
 use p2pnode::bootstrap;
-use p2pnode_testkit::inproc::{SETTLE, tcp_port};
-use p2pnode_testkit::{Net, NodeExt, assert_ok};
+use p2pnode_testkit::inproc::tcp_port;
+use p2pnode_testkit::{Net, NodeExt, SETTLE, assert_ok};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_nodes_join_through_every_form_of_bootstrap_address() {

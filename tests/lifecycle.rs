@@ -7,8 +7,7 @@
 use std::time::{Duration, Instant};
 
 use p2pnode::{Config, Node};
-use p2pnode_testkit::inproc::SETTLE;
-use p2pnode_testkit::{Net, NodeExt, assert_ok, spawn_nodes};
+use p2pnode_testkit::{Net, NodeExt, SETTLE, assert_ok, spawn_nodes};
 use serde_json::Value;
 
 /// How long a record may outlive its last publisher before the test fails:

@@ -4,8 +4,7 @@
 //! (in-process); over-limit input typed at the binary is a clear error that
 //! names the flag to change (end to end).
 
-use p2pnode_testkit::inproc::SETTLE;
-use p2pnode_testkit::{Binary, Net, NodeExt, Opts, assert_ok};
+use p2pnode_testkit::{Binary, Net, NodeExt, Opts, SETTLE, assert_ok};
 
 const BIN: Binary = Binary::new(env!("CARGO_BIN_EXE_p2pnode"));
 

@@ -8,8 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use p2pnode::Config;
-use p2pnode_testkit::inproc::SETTLE;
-use p2pnode_testkit::{Binary, Net, NodeExt, assert_ok};
+use p2pnode_testkit::{Binary, Net, NodeExt, SETTLE, assert_ok};
 
 const BIN: Binary = Binary::new(env!("CARGO_BIN_EXE_p2pnode"));
 

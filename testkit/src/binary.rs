@@ -17,6 +17,10 @@ pub const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
 pub const LISTEN_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long a start-up that must fail may take to exit.
 pub const EXIT_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a graceful shutdown may take (the node's own bound is 10 s).
+pub const SHUTDOWN_BOUND: Duration = Duration::from_secs(12);
+/// How long the store may take to write what it holds (committed every tick).
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
 /// The pace of repeated commands (each is a round trip already).
 const COMMAND_PACE: Duration = Duration::from_millis(100);
 
@@ -294,6 +298,12 @@ impl NodeProc {
         self.wait_for("routing", timeout, |v| v["size"].as_u64().unwrap_or(0) >= n)
     }
 
+    /// Waits until the node's store has written everything to disk, so a
+    /// SIGKILL loses nothing it holds.
+    pub fn wait_flushed(&mut self) {
+        self.wait_for("stats", FLUSH_TIMEOUT, |v| v["unflushed"] == 0);
+    }
+
     /// A numeric field of `stats`.
     pub fn stat(&mut self, field: &str) -> u64 {
         let s = self.cmd("stats");
@@ -341,9 +351,9 @@ impl NodeProc {
     }
 
     /// SIGKILL, then waits for the exit (the data directory stays).
-    pub fn kill_and_wait(&mut self, timeout: Duration) {
+    pub fn kill(&mut self) {
         self.signal(Signal::SIGKILL);
-        self.wait_exit(timeout).expect("killed");
+        self.wait_exit(SHUTDOWN_BOUND).expect("killed");
     }
 
     /// Sends `quit`, then EOF; kills the process if it has not exited within `timeout`.

@@ -15,10 +15,9 @@ use serde_json::Value;
 use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
+use crate::SETTLE;
 use crate::wait::Wait;
 
-/// How long routing tables may take to fill.
-pub const SETTLE: Duration = Duration::from_secs(60);
 /// The routing table a settled network of n nodes gives every node: all
 /// the others, up to Kademlia's k.
 const K: usize = 20;

@@ -37,6 +37,9 @@ pub use process::{Finished, LineProc, run_bounded};
 pub use rng::Rng;
 pub use wait::{Wait, eventually, eventually_async};
 
+/// How long a network may take to settle (routing tables filled).
+pub const SETTLE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Panics unless the reply says `"ok": true`.
 pub fn assert_ok(v: &serde_json::Value) {
     assert_eq!(v["ok"], true, "expected ok: {v}");
