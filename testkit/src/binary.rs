@@ -1,6 +1,7 @@
 //! The p2pnode binary as a process: started on 127.0.0.1 with an ephemeral
 //! port, driven through stdin and its `--json` stdout. Every wait is bounded.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -26,24 +27,29 @@ const COMMAND_PACE: Duration = Duration::from_millis(100);
 
 /// The p2pnode binary cargo built: tests and benches hand in
 /// `env!("CARGO_BIN_EXE_p2pnode")`, which only they can see.
-#[derive(Debug, Clone, Copy)]
-pub struct Binary(&'static str);
+#[derive(Debug, Clone)]
+pub struct Binary(Cow<'static, str>);
 
 impl Binary {
-    /// The binary at `path`.
+    /// The binary at `path` (a constant: `env!` gives one).
     pub const fn new(path: &'static str) -> Binary {
-        Binary(path)
+        Binary(Cow::Borrowed(path))
+    }
+
+    /// The binary at `path` (another build, say).
+    pub fn at(path: &Path) -> Binary {
+        Binary(Cow::Owned(path.to_string_lossy().into_owned()))
     }
 
     /// Its path.
     pub fn path(&self) -> &Path {
-        Path::new(self.0)
+        Path::new(self.0.as_ref())
     }
 
     /// A command for it with the test environment: no `P2P_REMOTE_HOST`
     /// from the caller's shell, `RUST_LOG` passed on (default `info`).
     pub fn command(&self) -> Command {
-        let mut cmd = Command::new(self.0);
+        let mut cmd = Command::new(self.path());
         cmd.env_remove("P2P_REMOTE_HOST").env(
             "RUST_LOG",
             std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),

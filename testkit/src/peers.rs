@@ -101,11 +101,46 @@ pub fn python() -> PathBuf {
     })
 }
 
-/// Starts `script` (a file of [`dir`]) with the arguments `args` makes,
-/// trying again with fresh arguments (other ports) when a start fails, most
-/// likely on a port taken meanwhile. Returns the process and its first
-/// `listen_lines` lines starting with `LISTEN`. Its stderr goes to the
-/// test's stderr when `verbose`, else nowhere.
+/// Spawns `script` (a file of [`dir`]) with `args`, without waiting for
+/// it. Its stderr goes to the test's stderr when `verbose`, else nowhere.
+pub fn spawn(
+    python: &Path,
+    script: &str,
+    args: Vec<String>,
+    verbose: bool,
+) -> Result<LineProc, String> {
+    let mut cmd = Command::new(python);
+    cmd.arg(dir().join(script)).args(args).stderr(if verbose {
+        Stdio::inherit()
+    } else {
+        Stdio::null()
+    });
+    LineProc::spawn(script, cmd).map_err(|e| format!("start {script}: {e}"))
+}
+
+/// Reads `proc`'s first `n` lines starting with `LISTEN` before `deadline`;
+/// the last other line it printed when they do not come.
+pub fn listening(proc: &mut LineProc, n: usize, deadline: Instant) -> Result<Vec<String>, String> {
+    let mut last = String::new();
+    let mut lines = Vec::new();
+    while lines.len() < n {
+        match proc.line_before(deadline) {
+            Some(line) if line.starts_with("LISTEN") => lines.push(line),
+            Some(line) => last = line,
+            None => {
+                return Err(format!(
+                    "{} did not start (last line: {last:?})",
+                    proc.name()
+                ));
+            }
+        }
+    }
+    Ok(lines)
+}
+
+/// Starts `script` with the arguments `args` makes and waits for its
+/// `listen_lines` `LISTEN` lines, trying again with fresh arguments (other
+/// ports) when a start fails, most likely on a port taken meanwhile.
 pub fn start(
     python: &Path,
     script: &str,
@@ -115,30 +150,13 @@ pub fn start(
 ) -> Result<(LineProc, Vec<String>), String> {
     let mut last = String::new();
     for _ in 0..START_TRIES {
-        let mut cmd = Command::new(python);
-        cmd.arg(dir().join(script)).args(args()).stderr(if verbose {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        });
-        let mut proc = LineProc::spawn(script, cmd).map_err(|e| format!("start {script}: {e}"))?;
-        let deadline = Instant::now() + START_TIMEOUT;
-        let mut listening = Vec::new();
-        while listening.len() < listen_lines {
-            let Some(line) = proc.line_before(deadline) else {
-                break;
-            };
-            if line.starts_with("LISTEN") {
-                listening.push(line);
-            } else {
-                last = line;
-            }
-        }
-        if listening.len() == listen_lines {
-            return Ok((proc, listening));
+        let mut proc = spawn(python, script, args(), verbose)?;
+        match listening(&mut proc, listen_lines, Instant::now() + START_TIMEOUT) {
+            Ok(lines) => return Ok((proc, lines)),
+            Err(e) => last = e,
         }
     }
-    Err(format!("{script} did not start (last line: {last:?})"))
+    Err(last)
 }
 
 /// One py-libp2p peer (`py_kad_peer.py`).
