@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use p2pnode_testkit::{Binary, NodeProc, Opts, Rng, SETTLE, assert_ok};
+use p2pnode_testkit::{Ask, Binary, NodeProc, Opts, Rng, SETTLE, assert_ok};
 
 const BIN: Binary = Binary::new(env!("CARGO_BIN_EXE_p2pnode"));
 

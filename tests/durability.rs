@@ -3,13 +3,20 @@
 //! locked or corrupt database: the binary end to end, as processes on
 //! 127.0.0.1 restarted on their data directories.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use p2pnode_testkit::binary::SHUTDOWN_BOUND;
-use p2pnode_testkit::{Binary, NodeProc, Opts, SETTLE, Signal, assert_ok};
+use p2pnode_testkit::{Ask, Binary, NodeProc, Opts, SETTLE, Signal, assert_ok};
 
 const BIN: Binary = Binary::new(env!("CARGO_BIN_EXE_p2pnode"));
+
+/// A fresh data directory (removed with the guard).
+fn data_dir() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    let dir = tmp.path().join("node");
+    (tmp, dir)
+}
 
 /// Starts a node on `dir` (a restart when it has run there before),
 /// joining through `bootstrap` when given.
@@ -32,15 +39,22 @@ fn pair(dir: &Path) -> (NodeProc, NodeProc, String) {
     (a, b, seed)
 }
 
+/// Puts each `key value` through `node`, each acknowledged.
+fn put_all(node: &mut NodeProc, records: impl Iterator<Item = String>) {
+    for record in records {
+        assert_ok(&node.cmd(&format!("put {record}")));
+    }
+}
+
 #[test]
 fn sigterm_flushes_and_a_restart_keeps_peer_id_records_and_providers() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("b");
+    let (_tmp, dir) = data_dir();
     let (mut a, mut b, seed) = pair(&dir);
-    for i in 0..5 {
-        assert_ok(&b.cmd(&format!("put own-{i} value from b {i}")));
-        assert_ok(&a.cmd(&format!("put theirs-{i} value from a {i}")));
-    }
+    put_all(&mut b, (0..5).map(|i| format!("own-{i} value from b {i}")));
+    put_all(
+        &mut a,
+        (0..5).map(|i| format!("theirs-{i} value from a {i}")),
+    );
     assert_ok(&b.cmd("provide served-by-b"));
     b.wait_for("stats", SETTLE, |v| v["records"] == 10);
     let peer = b.peer_id.clone();
@@ -74,12 +88,9 @@ fn sigterm_flushes_and_a_restart_keeps_peer_id_records_and_providers() {
 
 #[test]
 fn ctrl_d_shuts_down_in_bounded_time_with_records_persisted() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("n");
+    let (_tmp, dir) = data_dir();
     let mut n = restart(&dir, None);
-    for i in 0..3 {
-        assert_ok(&n.cmd(&format!("put k{i} v{i}")));
-    }
+    put_all(&mut n, (0..3).map(|i| format!("k{i} v{i}")));
     let t = Instant::now();
     let status = n
         .close_stdin_and_wait(SHUTDOWN_BOUND)
@@ -94,12 +105,9 @@ fn ctrl_d_shuts_down_in_bounded_time_with_records_persisted() {
 
 #[test]
 fn sigkill_keeps_acknowledged_puts_and_flushed_records() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("b");
+    let (_tmp, dir) = data_dir();
     let (mut a, mut b, seed) = pair(&dir);
-    for i in 0..5 {
-        assert_ok(&a.cmd(&format!("put pushed-{i} {i}")));
-    }
+    put_all(&mut a, (0..5).map(|i| format!("pushed-{i} {i}")));
     b.wait_for("stats", SETTLE, |v| v["records"] == 5);
     // Records pushed by peers are committed every tick: wait for it.
     b.wait_flushed();
@@ -120,8 +128,7 @@ fn a_restarted_node_republishes_what_it_published() {
     // B publishes while alone, then stops; it restarts joining A's network,
     // which has never seen the record: B's restart must push it there (the
     // periodic republication is 22 h away).
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("b");
+    let (_tmp, dir) = data_dir();
     let mut b = restart(&dir, None);
     assert_ok(&b.cmd("put traveller from-before-the-restart"));
     b.signal(Signal::SIGTERM);
@@ -144,8 +151,7 @@ fn a_restarted_node_republishes_what_it_published() {
 
 #[test]
 fn a_second_node_on_the_same_data_directory_is_refused() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("n");
+    let (_tmp, dir) = data_dir();
     let _n = restart(&dir, None);
     let (code, err) = BIN.run_to_exit(&["--listen", "/ip4/127.0.0.1/tcp/0"], &dir);
     assert_eq!(code, Some(1), "{err}");
@@ -156,8 +162,7 @@ fn a_second_node_on_the_same_data_directory_is_refused() {
 
 #[test]
 fn a_corrupt_database_stops_the_start_with_the_file_named() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("n");
+    let (_tmp, dir) = data_dir();
     {
         let mut n = restart(&dir, None);
         assert_ok(&n.cmd("put k v"));
@@ -180,8 +185,7 @@ fn a_corrupt_database_stops_the_start_with_the_file_named() {
 
 #[test]
 fn ephemeral_nodes_keep_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("n");
+    let (_tmp, dir) = data_dir();
     let mut n = BIN.start(Opts::default().data_dir(&dir).arg("--ephemeral"));
     let first = n.peer_id.clone();
     assert_ok(&n.cmd("put k v"));

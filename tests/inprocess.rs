@@ -6,7 +6,7 @@ use p2pnode::bootstrap::Target;
 use p2pnode::network::Quorum;
 use p2pnode::output::Format;
 use p2pnode::{keys, repl};
-use p2pnode_testkit::{Net, NodeExt, SETTLE, assert_ok, spawn_nodes};
+use p2pnode_testkit::{Net, NodeExt, SETTLE, assert_error, assert_ok, spawn_nodes};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_in_process_nodes_put_and_get() {
@@ -104,11 +104,7 @@ async fn first_node_creates_and_reports_it() {
     assert_eq!(peers["count"], 0);
     // An explicit quorum that cannot be met is reported as a failure, honestly.
     let q = solo.cmd("put k2 v --quorum 1").await;
-    assert_eq!(q["ok"], false, "{q}");
-    assert!(
-        q["error"].as_str().unwrap().contains("stored locally"),
-        "{q}"
-    );
+    assert_error(&q, "stored locally");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -126,15 +122,12 @@ async fn bad_input_gets_one_line_errors_and_the_node_keeps_working() {
         ("get k --quorum zero", "bad quorum"),
     ] {
         let v = n.cmd(line).await;
-        assert_eq!(v["ok"], false, "{line}: {v}");
-        let e = v["error"].as_str().unwrap();
-        assert!(e.contains(needle), "{line}: {e}");
-        assert!(!e.contains('\n'));
+        assert_error(&v, needle);
+        assert!(!v["error"].as_str().unwrap().contains('\n'), "{line}: {v}");
     }
     let big = "x".repeat(101);
     let v = n.cmd(&format!("put big {big}")).await;
-    assert_eq!(v["ok"], false);
-    assert!(v["error"].as_str().unwrap().contains("limit is 100"), "{v}");
+    assert_error(&v, "limit is 100");
     let exact = "y".repeat(100);
     assert_ok(&n.cmd(&format!("put exact {exact}")).await);
     // Nothing was lost: the node still answers and holds what it was given.

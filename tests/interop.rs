@@ -13,7 +13,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use p2pnode_testkit::peers::{self, PyPeer};
-use p2pnode_testkit::{Binary, NodeProc, Opts};
+use p2pnode_testkit::{Ask, Binary, NodeProc, Opts};
 use serde_json::Value;
 
 const BIN: Binary = Binary::new(env!("CARGO_BIN_EXE_p2pnode"));

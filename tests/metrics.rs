@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use p2pnode_testkit::{Binary, Net, NodeExt, Opts, eventually_async};
+use p2pnode_testkit::{Ask, Binary, Net, NodeExt, Opts, eventually_async};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use p2pnode_testkit::binary::EXIT_TIMEOUT;
 use p2pnode_testkit::process::{free_tcp_port, run_bounded_with};
-use p2pnode_testkit::{Binary, Opts, SETTLE, assert_ok, run_bounded};
+use p2pnode_testkit::{Ask, Binary, Opts, SETTLE, assert_ok, run_bounded};
 use serde_json::Value;
 
 const BIN: Binary = Binary::new(env!("CARGO_BIN_EXE_p2pnode"));

@@ -108,24 +108,16 @@ impl BmNet {
 }
 
 impl Network for BmNet {
-    fn name(&self) -> &'static str {
-        "bmuller"
-    }
-
     fn size(&self) -> usize {
         self.nodes.len()
     }
 
-    fn routing_sizes(&mut self) -> Result<Vec<usize>, String> {
-        (0..self.nodes.len())
-            .map(|i| {
-                let (a, _) = self.request(i, "routing")?;
-                a.split_whitespace()
-                    .nth(1)
-                    .and_then(|n| n.parse().ok())
-                    .ok_or_else(|| format!("bad routing answer: {a}"))
-            })
-            .collect()
+    fn routing_size(&mut self, i: usize) -> Result<usize, String> {
+        let (a, _) = self.request(i, "routing")?;
+        a.split_whitespace()
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| format!("bad routing answer: {a}"))
     }
 
     fn put(&mut self, node: usize, key: &str, value: &str) -> PutOutcome {

@@ -95,12 +95,14 @@ impl GetOutcome {
 
 /// A DHT under test: node processes driven over their stdin.
 pub trait Network {
-    /// The system's name.
-    fn name(&self) -> &'static str;
     /// Number of nodes.
     fn size(&self) -> usize;
+    /// Routing table size of node `i`.
+    fn routing_size(&mut self, i: usize) -> Result<usize, String>;
     /// Routing table size of every node.
-    fn routing_sizes(&mut self) -> Result<Vec<usize>, String>;
+    fn routing_sizes(&mut self) -> Result<Vec<usize>, String> {
+        (0..self.size()).map(|i| self.routing_size(i)).collect()
+    }
     /// Stores `value` under `key` from `node`.
     fn put(&mut self, node: usize, key: &str, value: &str) -> PutOutcome;
     /// Whether `node` holds `key` in its own store (put from `putter`).
@@ -183,11 +185,12 @@ pub fn loadavg() -> String {
 
 /// Starts a network, runs the workload on it, stops it.
 fn run_on(
+    name: &str,
     o: &Opts,
     start: impl FnOnce() -> Result<(Box<dyn Network>, Duration, Instant), String>,
 ) -> Result<Summary, String> {
     let (mut net, started, joiners) = start()?;
-    let summary = workload::measure(net.as_mut(), o, started, joiners);
+    let summary = workload::measure(net.as_mut(), name, o, started, joiners);
     net.stop();
     summary
 }
@@ -198,7 +201,7 @@ fn run_p2p(o: &Opts) -> Result<Summary, String> {
         .binary
         .as_deref()
         .unwrap_or(Path::new(env!("CARGO_BIN_EXE_p2pnode")));
-    run_on(o, || {
+    run_on("p2pnode", o, || {
         let (net, started, joiners) = p2p::P2pNet::start(binary, o.nodes, o.verbose)?;
         Ok((Box::new(net) as Box<dyn Network>, started, joiners))
     })
@@ -206,7 +209,7 @@ fn run_p2p(o: &Opts) -> Result<Summary, String> {
 
 /// The same workload on bmuller kademlia peers.
 fn run_bmuller(o: &Opts, peers: &bmuller::Peers) -> Result<Summary, String> {
-    run_on(o, || {
+    run_on("bmuller", o, || {
         let (net, started, joiners) = bmuller::BmNet::start(peers, o.nodes, o.verbose)?;
         Ok((Box::new(net) as Box<dyn Network>, started, joiners))
     })

@@ -131,21 +131,13 @@ impl P2pNet {
 }
 
 impl Network for P2pNet {
-    fn name(&self) -> &'static str {
-        "p2pnode"
-    }
-
     fn size(&self) -> usize {
         self.nodes.len()
     }
 
-    fn routing_sizes(&mut self) -> Result<Vec<usize>, String> {
-        (0..self.nodes.len())
-            .map(|i| {
-                let (v, _) = self.request(i, "stats")?;
-                Ok(v["routing_table"].as_u64().unwrap_or(0) as usize)
-            })
-            .collect()
+    fn routing_size(&mut self, i: usize) -> Result<usize, String> {
+        let (v, _) = self.request(i, "stats")?;
+        Ok(v["routing_table"].as_u64().unwrap_or(0) as usize)
     }
 
     fn put(&mut self, node: usize, key: &str, value: &str) -> PutOutcome {

@@ -20,6 +20,7 @@ const POLL: Duration = Duration::from_millis(100);
 /// Waits for the tables to settle, then runs the workload.
 pub fn measure(
     net: &mut dyn Network,
+    name: &str,
     o: &Opts,
     start: Duration,
     joiners: Instant,
@@ -35,10 +36,10 @@ pub fn measure(
     if !settled {
         eprintln!(
             "{}: routing tables still changing after {SETTLE_LIMIT:?}; measuring anyway",
-            net.name()
+            name
         );
     }
-    workload(net, o, &mut s);
+    workload(net, name, o, &mut s);
     let memory = net.memory();
     s.rss_kib = memory.iter().map(|m| m.rss as f64).collect();
     s.anon_kib = memory.iter().map(|m| m.anon as f64).collect();
@@ -80,12 +81,11 @@ fn settle(net: &mut dyn Network, since: Instant) -> Result<(bool, Duration, f64)
     }
 }
 
-fn workload(net: &mut dyn Network, o: &Opts, s: &mut Summary) {
+fn workload(net: &mut dyn Network, name: &str, o: &Opts, s: &mut Summary) {
     let n = net.size();
     let mut rng = Rng::new(o.seed);
     let mut records = Vec::with_capacity(o.records);
     let mut shown = 0;
-    let name = net.name();
     let mut show = |what: &str, e: &Option<String>| {
         if shown < 5 {
             shown += 1;

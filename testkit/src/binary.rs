@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::Signal;
 use crate::process::{Finished, LineProc, run_bounded};
-use crate::wait::Wait;
+use crate::wait::Ask;
 
 /// How long one command may take to be answered.
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -276,29 +276,6 @@ impl NodeProc {
             .map_err(|e| format!("{e} (to '{line}')"))
     }
 
-    /// Sends one command line and returns its JSON answer.
-    pub fn cmd(&mut self, line: &str) -> Value {
-        self.try_cmd(line, REPLY_TIMEOUT)
-            .unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    /// Repeats `line` until `pred` holds on its answer, within `timeout`.
-    pub fn wait_for(
-        &mut self,
-        line: &str,
-        timeout: Duration,
-        pred: impl Fn(&Value) -> bool,
-    ) -> Value {
-        Wait::new(timeout).pace(COMMAND_PACE).eventually(|| {
-            let v = self.cmd(line);
-            if pred(&v) {
-                Ok(v)
-            } else {
-                Err(format!("'{line}' answered {v}"))
-            }
-        })
-    }
-
     /// Waits until the node has at least `n` peers in its routing table.
     pub fn wait_routing(&mut self, n: u64, timeout: Duration) -> Value {
         self.wait_for("routing", timeout, |v| v["size"].as_u64().unwrap_or(0) >= n)
@@ -370,5 +347,20 @@ impl NodeProc {
     /// The process's resident memory.
     pub fn memory(&self) -> Option<crate::process::Memory> {
         self.proc.memory()
+    }
+}
+
+impl Ask for NodeProc {
+    type Answer = Value;
+    const PACE: Duration = COMMAND_PACE;
+
+    /// Sends one command line and returns its JSON answer.
+    fn cmd(&mut self, line: &str) -> Value {
+        self.try_cmd(line, REPLY_TIMEOUT)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn who(&self) -> String {
+        self.proc.name().to_string()
     }
 }

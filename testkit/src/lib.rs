@@ -35,7 +35,7 @@ pub use inproc::{Net, NodeExt, init_logs, spawn_node, spawn_nodes, spawn_nodes_w
 pub use nix::sys::signal::Signal;
 pub use process::{Finished, LineProc, run_bounded};
 pub use rng::Rng;
-pub use wait::{Wait, eventually, eventually_async};
+pub use wait::{Ask, Wait, eventually, eventually_async};
 
 /// How long a network may take to settle (routing tables filled).
 pub const SETTLE: std::time::Duration = std::time::Duration::from_secs(60);
@@ -43,4 +43,14 @@ pub const SETTLE: std::time::Duration = std::time::Duration::from_secs(60);
 /// Panics unless the reply says `"ok": true`.
 pub fn assert_ok(v: &serde_json::Value) {
     assert_eq!(v["ok"], true, "expected ok: {v}");
+}
+
+/// Panics unless the reply says `"ok": false` with an error containing
+/// `needle`.
+pub fn assert_error(v: &serde_json::Value, needle: &str) {
+    assert_eq!(v["ok"], false, "expected an error: {v}");
+    let e = v["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error text: {v}"));
+    assert!(e.contains(needle), "expected an error with {needle:?}: {v}");
 }

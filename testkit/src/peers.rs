@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::process::{LineProc, free_tcp_port, free_udp_port};
-use crate::wait::Wait;
+use crate::wait::Ask;
 
 /// How long one command to a reference peer may take (theirs time out at 30 s).
 pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(40);
@@ -208,29 +208,21 @@ impl PyPeer {
         peer.id = peer.addr.rsplit('/').next().unwrap_or_default().to_string();
         peer
     }
+}
+
+impl Ask for PyPeer {
+    type Answer = String;
+    const PACE: Duration = COMMAND_PACE;
 
     /// Sends one command and returns its one-line answer.
-    pub fn cmd(&mut self, line: &str) -> String {
+    fn cmd(&mut self, line: &str) -> String {
         self.proc
             .ask(line, ANSWER_TIMEOUT)
             .unwrap_or_else(|e| panic!("py peer: {e}"))
     }
 
-    /// Repeats `line` until `pred` holds on the answer, within `timeout`.
-    pub fn wait_for(
-        &mut self,
-        line: &str,
-        timeout: Duration,
-        pred: impl Fn(&str) -> bool,
-    ) -> String {
-        Wait::new(timeout).pace(COMMAND_PACE).eventually(|| {
-            let a = self.cmd(line);
-            if pred(&a) {
-                Ok(a)
-            } else {
-                Err(format!("py peer: '{line}' answered {a}"))
-            }
-        })
+    fn who(&self) -> String {
+        format!("py peer {}", self.id)
     }
 }
 

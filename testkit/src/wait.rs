@@ -55,6 +55,24 @@ impl Wait {
         found.unwrap_or_else(|| self.expired(last))
     }
 
+    /// Repeats `ask` until `pred` holds on its answer; panics with the last
+    /// answer (and `what` was asked) once the bound has passed.
+    pub fn answer<A: Display>(
+        &self,
+        what: &str,
+        mut ask: impl FnMut() -> A,
+        pred: impl Fn(&A) -> bool,
+    ) -> A {
+        self.eventually(|| {
+            let a = ask();
+            if pred(&a) {
+                Ok(a)
+            } else {
+                Err(format!("{what} answered {a}"))
+            }
+        })
+    }
+
     /// [`Wait::until`] for async conditions, sleeping on the runtime.
     pub async fn until_async<T, F, Fut>(&self, mut f: F) -> Option<T>
     where
@@ -118,4 +136,30 @@ where
     Fut: Future<Output = Result<T, E>>,
 {
     Wait::new(timeout).eventually_async(f).await
+}
+
+/// A process that answers command lines (a p2pnode, a reference peer): what
+/// a test can poll until an answer satisfies it.
+pub trait Ask {
+    /// One answer.
+    type Answer: Display;
+    /// The pause between two repeats of a command.
+    const PACE: Duration;
+    /// Sends one command line and returns its answer.
+    fn cmd(&mut self, line: &str) -> Self::Answer;
+    /// Who answers, for failure messages.
+    fn who(&self) -> String;
+
+    /// Repeats `line` until `pred` holds on its answer, within `timeout`.
+    fn wait_for(
+        &mut self,
+        line: &str,
+        timeout: Duration,
+        pred: impl Fn(&Self::Answer) -> bool,
+    ) -> Self::Answer {
+        let what = format!("{}: '{line}'", self.who());
+        Wait::new(timeout)
+            .pace(Self::PACE)
+            .answer(&what, || self.cmd(line), pred)
+    }
 }

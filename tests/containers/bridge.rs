@@ -40,20 +40,7 @@ pub fn bridge_network_put_get_survive_stops_and_restart() {
 
     // A seed (creates the network, reachable as `seed`) and four peers
     // joining it by that name, as in p2p_setup.md.
-    let names: Vec<String> = ["seed", "n1", "n2", "n3", "n4"]
-        .iter()
-        .map(|n| lab.name(n))
-        .collect();
-    for (i, name) in names.iter().enumerate() {
-        let seed = i == 0;
-        lab.start(Node {
-            name,
-            network: &net,
-            alias: seed.then_some("seed"),
-            ip: None,
-            remote: if seed { "" } else { "seed" },
-        });
-    }
+    let names = lab.start_seeded(&net, &["seed", "n1", "n2", "n3", "n4"], None);
     for name in &names {
         lab.wait_healthy(name);
     }

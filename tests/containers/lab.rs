@@ -118,6 +118,30 @@ impl Lab {
         docker_ok(&args);
     }
 
+    /// Starts one container per name in `parts` on `network`: the first is
+    /// the seed (it creates the network, reachable as `seed`, at `seed_ip`
+    /// when given), the others join it by that name, as in p2p_setup.md.
+    /// Returns the containers' names.
+    pub fn start_seeded(
+        &mut self,
+        network: &str,
+        parts: &[&str],
+        seed_ip: Option<&str>,
+    ) -> Vec<String> {
+        let names: Vec<String> = parts.iter().map(|n| self.name(n)).collect();
+        for (i, name) in names.iter().enumerate() {
+            let seed = i == 0;
+            self.start(Node {
+                name,
+                network,
+                alias: seed.then_some("seed"),
+                ip: seed_ip.filter(|_| seed),
+                remote: if seed { "" } else { "seed" },
+            });
+        }
+        names
+    }
+
     /// Waits until the container's health check reports healthy, failing
     /// early (with its logs) when the container exits.
     pub fn wait_healthy(&self, name: &str) {

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use crate::engine::{repo, run};
-use crate::lab::{Lab, Node};
+use crate::lab::Lab;
 use crate::{prepare, step};
 
 /// Three nodes on a macvlan network over a parent interface of the test's
@@ -52,17 +52,7 @@ pub fn macvlan_network_put_get() {
         "macvlan_mode=bridge",
     ]);
 
-    let names: Vec<String> = ["seed", "n1", "n2"].iter().map(|n| lab.name(n)).collect();
-    for (i, name) in names.iter().enumerate() {
-        let seed = i == 0;
-        lab.start(Node {
-            name,
-            network: &net,
-            alias: seed.then_some("seed"),
-            ip: seed.then_some(seed_ip.as_str()),
-            remote: if seed { "" } else { "seed" },
-        });
-    }
+    let names = lab.start_seeded(&net, &["seed", "n1", "n2"], Some(&seed_ip));
     for name in &names {
         lab.wait_healthy(name);
         let ip = lab.ip_of(name);
