@@ -5,10 +5,12 @@
 //! malformed key file is named (the binary's start-up, end to end).
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use p2pnode::Config;
-use p2pnode_testkit::{Binary, Net, NodeExt, SETTLE, assert_ok};
+use p2pnode_testkit::{Binary, Net, NodeExt, SETTLE, assert_ok, throughout};
 
 const BIN: Binary = Binary::new(env!("CARGO_BIN_EXE_p2pnode"));
 
@@ -81,12 +83,12 @@ async fn a_bootstrap_without_the_key_never_joins_but_keeps_serving() {
     assert_ok(&stranger.cmd("put mine local-only").await);
     let v = stranger.cmd("get mine").await;
     assert_eq!(v["from"], "local", "{v}");
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while Instant::now() < deadline {
+    let until = Instant::now() + Duration::from_secs(3);
+    throughout(until, Duration::from_millis(250), || async {
         assert_eq!(stranger.stat("connected_peers").await, 0);
         assert_eq!(member.stat("connected_peers").await, 0);
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    })
+    .await;
 }
 
 #[test]

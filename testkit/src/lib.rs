@@ -35,7 +35,7 @@ pub use inproc::{Net, NodeExt, init_logs, spawn_node, spawn_nodes, spawn_nodes_w
 pub use nix::sys::signal::Signal;
 pub use process::{Finished, LineProc, run_bounded};
 pub use rng::Rng;
-pub use wait::{Ask, Wait, eventually, eventually_async};
+pub use wait::{Ask, Wait, eventually, eventually_async, throughout};
 
 /// How long a network may take to settle (routing tables filled).
 pub const SETTLE: std::time::Duration = std::time::Duration::from_secs(60);

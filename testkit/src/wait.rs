@@ -138,6 +138,22 @@ where
     Wait::new(timeout).eventually_async(f).await
 }
 
+/// Checks `check` (which asserts) every `pace` until `until`: for a
+/// condition that must hold over a span of time, not become true.
+pub async fn throughout<F, Fut>(until: tokio::time::Instant, pace: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    loop {
+        check().await;
+        if tokio::time::Instant::now() >= until {
+            return;
+        }
+        tokio::time::sleep(pace).await;
+    }
+}
+
 /// A process that answers command lines (a p2pnode, a reference peer): what
 /// a test can poll until an answer satisfies it.
 pub trait Ask {
