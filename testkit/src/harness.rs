@@ -59,35 +59,35 @@ impl Test {
 pub fn main(tests: Vec<Test>) -> ExitCode {
     let args = Arguments::from_args();
     let mut checked: HashMap<&'static str, Result<(), String>> = HashMap::new();
-    let trials = tests
-        .into_iter()
-        .map(|t| {
-            let mut missing = Vec::new();
-            for p in &t.needs {
-                let state = checked.entry(p.what).or_insert_with(|| (p.check)());
-                if let Err(why) = state {
-                    missing.push((*p, why.clone()));
-                }
+    let mut trials = Vec::new();
+    for t in tests {
+        let mut missing = Vec::new();
+        for p in &t.needs {
+            let state = checked.entry(p.what).or_insert_with(|| (p.check)());
+            if let Err(why) = state {
+                missing.push((*p, why.clone()));
             }
-            let ignored = !missing.is_empty() && missing.iter().all(|(p, _)| !p.required());
-            for (p, why) in &missing {
-                if ignored && !args.list {
-                    eprintln!(
-                        "SKIPPED `{}`: it needs {}: {why} (set {}=1 to make this a failure)",
-                        t.name, p.what, p.required_by
-                    );
-                }
+        }
+        let ignored = !missing.is_empty() && missing.iter().all(|(p, _)| !p.required());
+        let body = t.body;
+        let first = missing.first().cloned();
+        let trial = Trial::test(t.name, move || match first {
+            Some((p, why)) => Err(Failed::from(format!("it needs {}: {why}", p.what))),
+            None => {
+                body();
+                Ok(())
             }
-            let body = t.body;
-            Trial::test(t.name, move || match missing.first() {
-                Some((p, why)) => Err(Failed::from(format!("it needs {}: {why}", p.what))),
-                None => {
-                    body();
-                    Ok(())
-                }
-            })
-            .with_ignored_flag(ignored)
         })
-        .collect();
+        .with_ignored_flag(ignored);
+        if ignored && !args.list && !args.is_filtered_out(&trial) {
+            for (p, why) in &missing {
+                eprintln!(
+                    "SKIPPED `{}`: it needs {}: {why} (set {}=1 to make this a failure)",
+                    t.name, p.what, p.required_by
+                );
+            }
+        }
+        trials.push(trial);
+    }
     libtest_mimic::run(&args, trials).exit_code()
 }

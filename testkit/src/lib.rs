@@ -21,6 +21,7 @@
 //!
 //! `env!("CARGO_BIN_EXE_p2pnode")` exists only in the p2pnode package's own
 //! tests and benches: they hand the path in with [`Binary::new`].
+#![deny(missing_docs)]
 
 pub mod binary;
 pub mod harness;
