@@ -21,6 +21,8 @@ use crate::wait::Wait;
 /// The routing table a settled network of n nodes gives every node: all
 /// the others, up to Kademlia's k.
 const K: usize = 20;
+/// How long a node may take to join through its bootstrap peer.
+const JOIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// The pace of polls of a node's state (each is a round trip to its loop).
 const POLL: Duration = Duration::from_millis(50);
 
@@ -109,14 +111,23 @@ impl Net {
         spawn_node(i, config).await
     }
 
-    /// Starts a node that joins through `seed`, configured by `configure`.
+    /// Starts a node that joins through `seed`, configured by `configure`,
+    /// and waits until it has joined (its first bootstrap is over, or the
+    /// seed proved unreachable), as the binary does before a script's
+    /// first line.
     pub async fn join(&mut self, seed: &Node, configure: impl FnOnce(&mut Config)) -> Node {
         let via = target(seed);
-        self.spawn(|c| {
-            c.bootstrap = vec![via];
-            configure(c);
-        })
-        .await
+        let node = self
+            .spawn(|c| {
+                c.bootstrap = vec![via];
+                configure(c);
+            })
+            .await;
+        tokio::time::timeout(JOIN_TIMEOUT, node.client.wait_joined())
+            .await
+            .expect("the node joins in time")
+            .expect("the node is running");
+        node
     }
 
     /// Shuts every node in `nodes` down.
