@@ -9,13 +9,11 @@
 //! `cargo nextest run --test churn --no-capture`. `P2PNODE_TEST_SEED`
 //! replays a run's choice of victims.
 
-mod common;
-mod support;
-
 use std::time::{Duration, Instant};
 
-use common::{NodeProc, Opts};
-use support::*;
+use p2pnode_testkit::{Ask, Binary, NodeProc, Opts, Rng, SETTLE, assert_ok};
+
+const BIN: Binary = Binary::new(env!("CARGO_BIN_EXE_p2pnode"));
 
 const NODES: usize = 30;
 const RECORDS: usize = 100;
@@ -28,7 +26,7 @@ fn start(dir: &std::path::Path, bootstrap: &[String]) -> NodeProc {
     for b in bootstrap {
         opts = opts.bootstrap(b.clone());
     }
-    NodeProc::start(opts)
+    BIN.start(opts)
 }
 
 /// Sends every line to its node, then collects the answers in order, so
@@ -45,7 +43,7 @@ fn ask_all(
     nodes
         .iter_mut()
         .zip(lines)
-        .map(|((_, n), ls)| ls.iter().map(|_| reply(n)).collect())
+        .map(|((_, n), ls)| ls.iter().map(|_| n.reply()).collect())
         .collect()
 }
 
@@ -103,8 +101,8 @@ fn thirty_nodes_lose_thirty_percent_and_every_record_survives() {
     let mut held = vec![0u64; NODES];
     for (i, n) in nodes.iter_mut().enumerate() {
         let n = n.as_mut().unwrap();
-        wait_flushed(n);
-        held[i] = stat(n, "records");
+        n.wait_flushed();
+        held[i] = n.stat("records");
     }
 
     // SIGKILL 30%.
@@ -113,8 +111,7 @@ fn thirty_nodes_lose_thirty_percent_and_every_record_survives() {
     for &v in &victims {
         let mut n = nodes[v].take().unwrap();
         peer_ids[v] = n.peer_id.clone();
-        n.signal("KILL");
-        n.wait_exit(SHUTDOWN_BOUND).expect("killed");
+        n.kill();
         // `n` is dropped here; its data directory stays (it is ours).
     }
     eprintln!("CHURN killed nodes {victims:?}");
@@ -197,7 +194,7 @@ fn thirty_nodes_lose_thirty_percent_and_every_record_survives() {
         assert_eq!(n.peer_id, peer_ids[v], "node {v} kept its identity");
         // At least what it held when last asked: peers may have pushed more
         // (replication, lookup caching) between that question and the kill.
-        let records = stat(&mut n, "records");
+        let records = n.stat("records");
         assert!(
             records >= held[v],
             "node {v} kept its records: {records} after restart, {} before",
@@ -244,10 +241,9 @@ fn a_node_that_loses_every_peer_keeps_serving_and_rejoins() {
     a.wait_routing(1, SETTLE);
     assert_ok(&a.cmd("put from-a alpha"));
     assert_ok(&b.cmd("put from-b beta"));
-    wait_flushed(&mut a);
+    a.wait_flushed();
 
-    a.signal("KILL");
-    a.wait_exit(SHUTDOWN_BOUND).expect("killed");
+    a.kill();
     drop(a);
     let lost = Instant::now();
     b.wait_for("stats", SETTLE, |v| v["connected_peers"] == 0);
@@ -263,7 +259,7 @@ fn a_node_that_loses_every_peer_keeps_serving_and_rejoins() {
 
     // A comes back on the same address; B's retries find it.
     let back = Instant::now();
-    let mut a = NodeProc::start(
+    let mut a = BIN.start(
         Opts::default()
             .data_dir(&a_dir)
             .listen(format!("/ip4/127.0.0.1/tcp/{a_port}")),

@@ -2,16 +2,17 @@
 //! token on the node, so a key or value with spaces arrives whole, and the
 //! REPL reads the same key back when it is quoted.
 
-mod common;
-
 use std::process::Output;
 
-use common::{NodeProc, Opts};
+use p2pnode_testkit::{Ask, Binary, NodeProc, Opts};
 use serde_json::Value;
+
+const BIN: Binary = Binary::new(env!("CARGO_BIN_EXE_p2pnode"));
 
 /// Runs `p2pnode ctl --json ARGS...` against `node` and returns its answer.
 fn ctl_json(node: &NodeProc, args: &[&str]) -> (Output, Value) {
-    let out = std::process::Command::new(common::binary())
+    let out = BIN
+        .command()
         .args(["ctl", "--json", "--data-dir"])
         .arg(&node.data_dir)
         .args(args)
@@ -24,7 +25,7 @@ fn ctl_json(node: &NodeProc, args: &[&str]) -> (Output, Value) {
 
 #[test]
 fn ctl_arguments_with_spaces_stay_whole() {
-    let mut n = NodeProc::start(Opts::default());
+    let mut n = BIN.start(Opts::default());
     let (out, put) = ctl_json(&n, &["put", "my key", "hello world"]);
     assert!(out.status.success(), "{put}");
     assert_eq!(put["key"], "my key", "{put}");

@@ -1,42 +1,66 @@
 //! Persistence of the record store across restarts, graceful shutdown on
 //! SIGTERM and Ctrl-D, crash safety (SIGKILL), and clear errors for a
-//! locked or corrupt database. Real processes on 127.0.0.1.
+//! locked or corrupt database: the binary end to end, as processes on
+//! 127.0.0.1 restarted on their data directories.
 
-mod common;
-mod support;
-
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use common::{NodeProc, Opts};
-use support::*;
+use p2pnode_testkit::binary::SHUTDOWN_BOUND;
+use p2pnode_testkit::{Ask, Binary, NodeProc, Opts, SETTLE, Signal, assert_ok};
 
-fn restart(dir: &std::path::Path, bootstrap: Option<&str>) -> NodeProc {
-    let mut opts = Opts::default().data_dir(dir);
-    if let Some(b) = bootstrap {
-        opts = opts.bootstrap(b);
+const BIN: Binary = Binary::new(env!("CARGO_BIN_EXE_p2pnode"));
+
+/// A fresh data directory (removed with the guard).
+fn data_dir() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    let dir = tmp.path().join("node");
+    (tmp, dir)
+}
+
+/// Starts a node on `dir` (a restart when it has run there before),
+/// joining through `bootstrap` when given.
+fn restart(dir: &Path, bootstrap: Option<&str>) -> NodeProc {
+    let opts = Opts::default().data_dir(dir);
+    BIN.start(match bootstrap {
+        Some(b) => opts.bootstrap(b),
+        None => opts,
+    })
+}
+
+/// A seed A and a node B on `dir` joined to it, each in the other's
+/// routing table; the seed's address.
+fn pair(dir: &Path) -> (NodeProc, NodeProc, String) {
+    let mut a = BIN.start(Opts::default());
+    let seed = a.tcp_addr().to_string();
+    let mut b = restart(dir, Some(&seed));
+    b.wait_routing(1, SETTLE);
+    a.wait_routing(1, SETTLE);
+    (a, b, seed)
+}
+
+/// Puts each `key value` through `node`, each acknowledged.
+fn put_all(node: &mut NodeProc, records: impl Iterator<Item = String>) {
+    for record in records {
+        assert_ok(&node.cmd(&format!("put {record}")));
     }
-    NodeProc::start(opts)
 }
 
 #[test]
 fn sigterm_flushes_and_a_restart_keeps_peer_id_records_and_providers() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("b");
-    let mut a = NodeProc::start(Opts::default());
-    let seed = a.tcp_addr().to_string();
-    let mut b = restart(&dir, Some(&seed));
-    b.wait_routing(1, SETTLE);
-    a.wait_routing(1, SETTLE);
-    for i in 0..5 {
-        assert_ok(&b.cmd(&format!("put own-{i} value from b {i}")));
-        assert_ok(&a.cmd(&format!("put theirs-{i} value from a {i}")));
-    }
+    let (_tmp, dir) = data_dir();
+    let (mut a, mut b, seed) = pair(&dir);
+    put_all(&mut b, (0..5).map(|i| format!("own-{i} value from b {i}")));
+    put_all(
+        &mut a,
+        (0..5).map(|i| format!("theirs-{i} value from a {i}")),
+    );
     assert_ok(&b.cmd("provide served-by-b"));
     b.wait_for("stats", SETTLE, |v| v["records"] == 10);
     let peer = b.peer_id.clone();
 
     let t = Instant::now();
-    b.signal("TERM");
+    b.signal(Signal::SIGTERM);
     let status = b.wait_exit(SHUTDOWN_BOUND).expect("exit after SIGTERM");
     let took = t.elapsed();
     eprintln!("SIGTERM to exit: {took:?}");
@@ -64,12 +88,9 @@ fn sigterm_flushes_and_a_restart_keeps_peer_id_records_and_providers() {
 
 #[test]
 fn ctrl_d_shuts_down_in_bounded_time_with_records_persisted() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("n");
+    let (_tmp, dir) = data_dir();
     let mut n = restart(&dir, None);
-    for i in 0..3 {
-        assert_ok(&n.cmd(&format!("put k{i} v{i}")));
-    }
+    put_all(&mut n, (0..3).map(|i| format!("k{i} v{i}")));
     let t = Instant::now();
     let status = n
         .close_stdin_and_wait(SHUTDOWN_BOUND)
@@ -77,34 +98,26 @@ fn ctrl_d_shuts_down_in_bounded_time_with_records_persisted() {
     eprintln!("EOF to exit: {:?}", t.elapsed());
     assert!(status.success(), "{status:?}");
     let mut n = restart(&dir, None);
-    assert_eq!(stat(&mut n, "records"), 3);
+    assert_eq!(n.stat("records"), 3);
     let v = n.cmd("get k2");
     assert_eq!(v["value"], "v2", "{v}");
 }
 
 #[test]
 fn sigkill_keeps_acknowledged_puts_and_flushed_records() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("b");
-    let mut a = NodeProc::start(Opts::default());
-    let seed = a.tcp_addr().to_string();
-    let mut b = restart(&dir, Some(&seed));
-    b.wait_routing(1, SETTLE);
-    a.wait_routing(1, SETTLE);
-    for i in 0..5 {
-        assert_ok(&a.cmd(&format!("put pushed-{i} {i}")));
-    }
+    let (_tmp, dir) = data_dir();
+    let (mut a, mut b, seed) = pair(&dir);
+    put_all(&mut a, (0..5).map(|i| format!("pushed-{i} {i}")));
     b.wait_for("stats", SETTLE, |v| v["records"] == 5);
     // Records pushed by peers are committed every tick: wait for it.
-    wait_flushed(&mut b);
+    b.wait_flushed();
     // A put this node originates is committed before it is acknowledged:
     // kill right after the answer.
     assert_ok(&b.cmd("put mine acknowledged"));
-    b.signal("KILL");
-    b.wait_exit(SHUTDOWN_BOUND).expect("killed");
+    b.kill();
 
     let mut b = restart(&dir, Some(&seed));
-    assert_eq!(stat(&mut b, "records"), 6);
+    assert_eq!(b.stat("records"), 6);
     let v = b.cmd("get mine");
     assert_eq!(v["from"], "local", "{v}");
     assert_eq!(v["value"], "acknowledged");
@@ -115,16 +128,15 @@ fn a_restarted_node_republishes_what_it_published() {
     // B publishes while alone, then stops; it restarts joining A's network,
     // which has never seen the record: B's restart must push it there (the
     // periodic republication is 22 h away).
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("b");
+    let (_tmp, dir) = data_dir();
     let mut b = restart(&dir, None);
     assert_ok(&b.cmd("put traveller from-before-the-restart"));
-    b.signal("TERM");
+    b.signal(Signal::SIGTERM);
     b.wait_exit(SHUTDOWN_BOUND).expect("exit");
 
-    let mut a = NodeProc::start(Opts::default());
+    let mut a = BIN.start(Opts::default());
     let seed = a.tcp_addr().to_string();
-    let mut c = join(&a, &[]);
+    let mut c = BIN.start(Opts::default().bootstrap(seed.clone()));
     c.wait_routing(1, SETTLE);
     let started = Instant::now();
     let _b = restart(&dir, Some(&seed));
@@ -139,10 +151,9 @@ fn a_restarted_node_republishes_what_it_published() {
 
 #[test]
 fn a_second_node_on_the_same_data_directory_is_refused() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("n");
+    let (_tmp, dir) = data_dir();
     let _n = restart(&dir, None);
-    let (code, err) = run_to_exit(&["--listen", "/ip4/127.0.0.1/tcp/0"], &dir);
+    let (code, err) = BIN.run_to_exit(&["--listen", "/ip4/127.0.0.1/tcp/0"], &dir);
     assert_eq!(code, Some(1), "{err}");
     let line = err.lines().find(|l| l.starts_with("error:")).expect(&err);
     assert!(line.contains("another node is already running"), "{err}");
@@ -151,8 +162,7 @@ fn a_second_node_on_the_same_data_directory_is_refused() {
 
 #[test]
 fn a_corrupt_database_stops_the_start_with_the_file_named() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("n");
+    let (_tmp, dir) = data_dir();
     {
         let mut n = restart(&dir, None);
         assert_ok(&n.cmd("put k v"));
@@ -164,7 +174,7 @@ fn a_corrupt_database_stops_the_start_with_the_file_named() {
         *b ^= 0xa5;
     }
     std::fs::write(&db, &bytes).unwrap();
-    let (code, err) = run_to_exit(&["--listen", "/ip4/127.0.0.1/tcp/0"], &dir);
+    let (code, err) = BIN.run_to_exit(&["--listen", "/ip4/127.0.0.1/tcp/0"], &dir);
     assert_eq!(code, Some(1), "{err}");
     let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
     assert_eq!(errors.len(), 1, "{err}");
@@ -175,14 +185,13 @@ fn a_corrupt_database_stops_the_start_with_the_file_named() {
 
 #[test]
 fn ephemeral_nodes_keep_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("n");
-    let mut n = NodeProc::start(Opts::default().data_dir(&dir).arg("--ephemeral"));
+    let (_tmp, dir) = data_dir();
+    let mut n = BIN.start(Opts::default().data_dir(&dir).arg("--ephemeral"));
     let first = n.peer_id.clone();
     assert_ok(&n.cmd("put k v"));
     n.close_stdin_and_wait(SHUTDOWN_BOUND).expect("exit");
-    let mut n = NodeProc::start(Opts::default().data_dir(&dir).arg("--ephemeral"));
+    let mut n = BIN.start(Opts::default().data_dir(&dir).arg("--ephemeral"));
     assert_ne!(n.peer_id, first);
-    assert_eq!(stat(&mut n, "records"), 0);
+    assert_eq!(n.stat("records"), 0);
     assert!(!dir.join("records.redb").exists());
 }

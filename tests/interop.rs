@@ -7,17 +7,16 @@
 //! end (the py peers also exit by themselves after `LIFETIME_SECS`); every
 //! wait is bounded. Keys are fresh per test: py-libp2p refuses re-puts.
 //! The reference peers come from `bash ../shared/peers/setup.sh`, which the
-//! tests run themselves when the venv is missing.
-
-mod common;
-#[path = "interop/peers.rs"]
-mod peers;
+//! tests run themselves when the venv is missing (`P2PNODE_PEERS_DIR` names
+//! another peers directory).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{NodeProc, Opts};
-use peers::PyPeer;
+use p2pnode_testkit::peers::{self, PyPeer};
+use p2pnode_testkit::{Ask, Binary, NodeProc, Opts};
 use serde_json::Value;
+
+const BIN: Binary = Binary::new(env!("CARGO_BIN_EXE_p2pnode"));
 
 /// How long a condition across two implementations may take to hold.
 const WAIT: Duration = Duration::from_secs(30);
@@ -85,7 +84,7 @@ fn p2pnode_joins_a_network_bootstrapped_from_py_libp2p() {
     a.wait_for("routing", WAIT, |r| {
         ids_after(r, "ROUTING ").contains(&b.id)
     });
-    let mut n = NodeProc::start(Opts::default().bootstrap(a.addr.clone()));
+    let mut n = BIN.start(Opts::default().bootstrap(a.addr.clone()));
 
     // identify and ping, both ways of seeing it.
     let entry = wait_identified_and_pinged(&mut n, &a.id);
@@ -144,8 +143,8 @@ fn p2pnode_joins_a_network_bootstrapped_from_py_libp2p() {
 #[test]
 fn py_libp2p_joins_a_network_bootstrapped_from_p2pnode() {
     init();
-    let mut s = NodeProc::start(Opts::default());
-    let mut t = NodeProc::start(Opts::default().bootstrap(s.tcp_addr().to_string()));
+    let mut s = BIN.start(Opts::default());
+    let mut t = BIN.start(Opts::default().bootstrap(s.tcp_addr().to_string()));
     t.wait_routing(1, WAIT);
     let mut p = PyPeer::start(&[s.tcp_addr()], false);
 
@@ -188,7 +187,7 @@ fn py_libp2p_joins_a_network_bootstrapped_from_p2pnode() {
 
     // A p2pnode joining late through the py peer finds the earlier record
     // with a lookup (GET_VALUE) rather than from its own store.
-    let mut u = NodeProc::start(Opts::default().bootstrap(p.addr.clone()));
+    let mut u = BIN.start(Opts::default().bootstrap(p.addr.clone()));
     u.wait_routing(1, WAIT);
     let got = u.wait_for(&format!("get {k3}"), WAIT, |v| v["ok"] == true);
     assert_eq!(got["value"], "py says hi", "{got}");
@@ -199,7 +198,7 @@ fn py_libp2p_joins_a_network_bootstrapped_from_p2pnode() {
 fn quic_connect_identify_and_ping_both_ways_with_py_libp2p() {
     init();
     let quic = "/ip4/127.0.0.1/udp/0/quic-v1";
-    let mut r = NodeProc::start(Opts::default().listen(quic));
+    let mut r = BIN.start(Opts::default().listen(quic));
     let q = PyPeer::start(&[], true);
     let q_quic = q.quic.clone().expect("py QUIC address");
 

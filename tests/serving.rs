@@ -4,15 +4,16 @@
 //! reads even that; `ctl --json` reports a failed command (exit 1) and a
 //! missing node (exit 2) as one JSON object.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Child, ExitStatus, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use p2pnode_testkit::Binary;
 use serde_json::Value;
+
+const BIN: Binary = Binary::new(env!("CARGO_BIN_EXE_p2pnode"));
 
 /// How long a node may take to start, or to stop once asked.
 const BOUND: Duration = Duration::from_secs(20);
@@ -25,7 +26,8 @@ struct Detached {
 
 impl Detached {
     fn start(data_dir: &Path, env: &[(&str, &str)]) -> Detached {
-        let mut child = Command::new(common::binary())
+        let mut child = BIN
+            .command()
             .args(["--listen", "/ip4/127.0.0.1/tcp/0", "--data-dir"])
             .arg(data_dir)
             .env_remove("P2P_REMOTE_HOST")
@@ -82,7 +84,7 @@ impl Drop for Detached {
 }
 
 fn ctl(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(common::binary())
+    BIN.command()
         .arg("ctl")
         .arg("--data-dir")
         .arg(data_dir)

@@ -5,13 +5,13 @@
 //! and SIGTERM, and the terminal gets its mode back. Needs `tmux` (CI
 //! installs it); without it these tests fail, saying so.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{NodeProc, Opts};
+use p2pnode_testkit::{Binary, Opts};
+
+const BIN: Binary = Binary::new(env!("CARGO_BIN_EXE_p2pnode"));
 
 /// How long the screen may take to show what a test waits for.
 const SCREEN_TIMEOUT: Duration = Duration::from_secs(20);
@@ -50,7 +50,7 @@ impl Screen {
                 "--",
             ])
             .args(["sh", "-c", r#""$0" "$@"; echo "exit status $?"; stty -a"#])
-            .arg(common::binary())
+            .arg(BIN.path())
             .args(args)
             // The defaults a person gets: no RUST_LOG, no P2P_REMOTE_HOST.
             .env_remove("RUST_LOG")
@@ -191,7 +191,7 @@ fn a_log_line_lands_above_the_prompt_and_the_line_being_typed_survives() {
     screen.wait_for("typed text", SCREEN_TIMEOUT, |s| {
         last_line(s) == "p2pnode> put half"
     });
-    let _seed = NodeProc::start(Opts::default().listen(format!("/ip4/127.0.0.1/tcp/{port}")));
+    let _seed = BIN.start(Opts::default().listen(format!("/ip4/127.0.0.1/tcp/{port}")));
     // Each log line is printed, then the prompt redrawn: wait for both.
     let text = screen.wait_for("`joined` line under an intact prompt", JOIN_TIMEOUT, |s| {
         s.contains("joined") && last_line(s) == "p2pnode> put half"

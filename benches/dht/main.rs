@@ -19,32 +19,34 @@
 //! for both systems. It prints a table, one JSON line, and the ratios.
 //!
 //! Without `--bench` (that is, under `cargo test` / `cargo nextest`, which
-//! build and run bench targets as tests) it runs a small smoke version
-//! (5 nodes) so the suite checks that the harness works; it answers
-//! nextest's `--list` with one test, `smoke`.
+//! build and run bench targets as tests) it is a test binary with two small
+//! smoke runs (5 nodes), so the suite checks that the harness works:
+//! `smoke` (p2pnode) and `smoke_bmuller` (bmuller kademlia). Where the
+//! reference peers are not installed, `smoke_bmuller` is listed as ignored
+//! (nextest: SKIP), unless `P2PNODE_REQUIRE_PEERS=1` (CI) makes it fail.
 
+mod args;
 mod bmuller;
 mod p2p;
-mod procs;
+mod report;
 mod scale;
 mod stats;
+mod workload;
 
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use stats::{Summary, mean, ms, percentile};
+use p2pnode_testkit::harness::{self, Prerequisite, test};
+use p2pnode_testkit::process::Memory;
+
+use args::Opts;
+use stats::Summary;
 
 /// How long one command may take to be answered.
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a network may take to start (every process listening).
 pub const START_TIMEOUT: Duration = Duration::from_secs(120);
-/// How long routing tables may take to hold steady.
-const SETTLE_LIMIT: Duration = Duration::from_secs(120);
-/// How long the tables must stay unchanged to count as settled.
-const STEADY: Duration = Duration::from_millis(1500);
-/// Pause between two polls of the routing tables.
-const POLL: Duration = Duration::from_millis(100);
 
 /// What a `put` did.
 pub struct PutOutcome {
@@ -65,14 +67,42 @@ pub struct GetOutcome {
     error: Option<String>,
 }
 
+impl PutOutcome {
+    /// A put that got no answer.
+    fn failed(error: String) -> PutOutcome {
+        PutOutcome {
+            ok: false,
+            elapsed: REPLY_TIMEOUT,
+            replicated: None,
+            error: Some(error),
+        }
+    }
+}
+
+impl GetOutcome {
+    /// A get that got no answer.
+    fn failed(error: String) -> GetOutcome {
+        GetOutcome {
+            value: None,
+            elapsed: REPLY_TIMEOUT,
+            local: false,
+            messages: None,
+            node_ms: None,
+            error: Some(error),
+        }
+    }
+}
+
 /// A DHT under test: node processes driven over their stdin.
 pub trait Network {
-    /// The system's name.
-    fn name(&self) -> &'static str;
     /// Number of nodes.
     fn size(&self) -> usize;
+    /// Routing table size of node `i`.
+    fn routing_size(&mut self, i: usize) -> Result<usize, String>;
     /// Routing table size of every node.
-    fn routing_sizes(&mut self) -> Result<Vec<usize>, String>;
+    fn routing_sizes(&mut self) -> Result<Vec<usize>, String> {
+        (0..self.size()).map(|i| self.routing_size(i)).collect()
+    }
     /// Stores `value` under `key` from `node`.
     fn put(&mut self, node: usize, key: &str, value: &str) -> PutOutcome;
     /// Whether `node` holds `key` in its own store (put from `putter`).
@@ -80,168 +110,69 @@ pub trait Network {
     /// Looks `key` up from `node`.
     fn get(&mut self, node: usize, key: &str) -> GetOutcome;
     /// Resident memory of every node process.
-    fn memory(&self) -> Vec<procs::Memory>;
+    fn memory(&self) -> Vec<Memory>;
+    /// Stops every node.
+    fn stop(&mut self);
 }
 
-/// The benchmark's options.
-#[derive(Debug, Clone)]
-pub struct Opts {
-    nodes: usize,
-    records: usize,
-    gets: usize,
-    seed: u64,
-    bmuller: bool,
-    scale: Option<usize>,
-    verbose: bool,
-    smoke: bool,
-    binary: Option<std::path::PathBuf>,
-    /// Idle connection timeout of the scale mode's nodes.
-    idle: Duration,
-}
-
-/// A small deterministic generator (SplitMix64), so both systems see the
-/// same choices of nodes for the same seed.
-pub struct Rng(u64);
-
-impl Rng {
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// A number in `0..n`.
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-    /// Shuffles `v` in place.
-    pub fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            v.swap(i, self.below(i + 1));
-        }
-    }
-}
-
-const USAGE: &str = "\
-usage: cargo bench --bench dht -- [--nodes N] [--records R] [--gets G] [--seed S]
-                                 [--no-bmuller] [--scale N] [--binary PATH] [--verbose]
-  --nodes N     nodes per network (processes on 127.0.0.1), default 60
-  --records R   records put, default 100
-  --gets G      gets per record, each from a different node without a local copy, default 3
-  --seed S      seed for the choice of nodes (same for both systems), default: time
-  --no-bmuller  skip the bmuller kademlia comparison
-  --scale N     instead: N in-process p2pnode nodes over the memory transport
-  --binary PATH run this p2pnode binary instead of the one cargo built (before/after runs)
-  --idle-timeout S  scale mode: close connections idle for S seconds (default 600, as p2pnode)
-  --verbose     show the nodes' stderr";
-
-fn parse_args() -> Result<Option<Opts>, String> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    // nextest lists the tests of every target it builds, benches included.
-    if args.iter().any(|a| a == "--list") {
-        if !args.iter().any(|a| a == "--ignored") {
-            println!("smoke: test");
-        }
-        return Ok(None);
-    }
-    let bench = args.iter().any(|a| a == "--bench");
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(1);
-    let mut o = if bench {
-        Opts {
-            nodes: 60,
-            records: 100,
-            gets: 3,
-            seed,
-            bmuller: true,
-            scale: None,
-            verbose: false,
-            smoke: false,
-            binary: None,
-            idle: Duration::from_secs(600),
-        }
-    } else {
-        Opts {
-            nodes: 5,
-            records: 4,
-            gets: 2,
-            seed,
-            bmuller: true,
-            scale: None,
-            verbose: false,
-            smoke: true,
-            binary: None,
-            idle: Duration::from_secs(600),
-        }
-    };
-    let mut it = args.iter();
-    let number = |v: Option<&String>, name: &str| -> Result<u64, String> {
-        v.and_then(|s| s.parse().ok())
-            .ok_or_else(|| format!("{name} needs a number\n{USAGE}"))
-    };
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--nodes" => o.nodes = number(it.next(), a)? as usize,
-            "--records" => o.records = number(it.next(), a)? as usize,
-            "--gets" => o.gets = number(it.next(), a)? as usize,
-            "--seed" => o.seed = number(it.next(), a)?,
-            "--scale" => o.scale = Some(number(it.next(), a)? as usize),
-            "--idle-timeout" => o.idle = Duration::from_secs(number(it.next(), a)?),
-            "--no-bmuller" => o.bmuller = false,
-            "--binary" => {
-                o.binary = Some(
-                    it.next()
-                        .ok_or(format!("--binary needs a path\n{USAGE}"))?
-                        .into(),
-                )
-            }
-            "--verbose" => o.verbose = true,
-            "--help" | "-h" => return Err(USAGE.into()),
-            // Passed by cargo bench / the test harness protocol.
-            "--bench" | "--nocapture" | "--exact" | "--quiet" | "-q" | "smoke"
-            | "--test-threads" => {}
-            other if other.starts_with("--") => {
-                return Err(format!("unknown option {other}\n{USAGE}"));
-            }
-            _ => {}
-        }
-    }
-    if o.nodes < 2 || o.records == 0 {
-        return Err(format!("need at least 2 nodes and 1 record\n{USAGE}"));
-    }
-    Ok(Some(o))
-}
+/// The reference peers, for the bmuller comparison.
+const PEERS: Prerequisite = Prerequisite {
+    what: "the reference peers (bash ../shared/peers/setup.sh)",
+    required_by: "P2PNODE_REQUIRE_PEERS",
+    check: || bmuller::Peers::find().map(|_| ()),
+};
 
 fn main() -> ExitCode {
-    let opts = match parse_args() {
-        Ok(Some(o)) => o,
-        Ok(None) => return ExitCode::SUCCESS,
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if !args.iter().any(|a| a == "--bench") {
+        return harness::main(vec![
+            test("smoke", || smoke(false)),
+            test("smoke_bmuller", || smoke(true)).needs(PEERS),
+        ]);
+    }
+    let opts = match args::parse(&args) {
+        Ok(o) => o,
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::from(2);
         }
     };
-    if let Some(n) = opts.scale {
-        return match scale::run(n, &opts) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("scale mode failed: {e}");
-                ExitCode::FAILURE
-            }
-        };
-    }
-    match run_processes(&opts) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
+    let outcome = match opts.scale {
+        Some(n) => scale::run(n, &opts).map_err(|e| format!("scale mode failed: {e}")),
+        None => run_processes(&opts).map_err(|e| format!("benchmark failed: {e}")),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("benchmark failed: {e}");
+            eprintln!("{e}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// A smoke run under the test runner: every operation must succeed, on
+/// p2pnode or (with `bmuller`) on bmuller kademlia.
+fn smoke(bmuller: bool) {
+    let o = Opts::smoke();
+    let summary = if bmuller {
+        let peers = bmuller::Peers::find().unwrap_or_else(|why| panic!("{why}"));
+        run_bmuller(&o, &peers)
+    } else {
+        run_p2p(&o)
+    }
+    .unwrap_or_else(|e| panic!("smoke run failed: {e}"));
+    if bmuller {
+        for (name, v) in summary.figures() {
+            println!("bmuller {name:<22} {:>12}", report::fmt(v));
+        }
+    } else {
+        report::report(&o, &loadavg(), &summary, None);
+    }
+    assert_eq!(
+        summary.success_pct(),
+        100.0,
+        "smoke run: not every operation succeeded"
+    );
 }
 
 /// The 1-minute load average, to tell a loaded machine in the figures.
@@ -252,7 +183,39 @@ pub fn loadavg() -> String {
         .unwrap_or_else(|| "?".into())
 }
 
-fn run_processes(o: &Opts) -> Result<bool, String> {
+/// Starts a network, runs the workload on it, stops it.
+fn run_on(
+    name: &str,
+    o: &Opts,
+    start: impl FnOnce() -> Result<(Box<dyn Network>, Duration, Instant), String>,
+) -> Result<Summary, String> {
+    let (mut net, started, joiners) = start()?;
+    let summary = workload::measure(net.as_mut(), name, o, started, joiners);
+    net.stop();
+    summary
+}
+
+/// The workload on p2pnode processes.
+fn run_p2p(o: &Opts) -> Result<Summary, String> {
+    let binary = o
+        .binary
+        .as_deref()
+        .unwrap_or(Path::new(env!("CARGO_BIN_EXE_p2pnode")));
+    run_on("p2pnode", o, || {
+        let (net, started, joiners) = p2p::P2pNet::start(binary, o.nodes, o.verbose)?;
+        Ok((Box::new(net) as Box<dyn Network>, started, joiners))
+    })
+}
+
+/// The same workload on bmuller kademlia peers.
+fn run_bmuller(o: &Opts, peers: &bmuller::Peers) -> Result<Summary, String> {
+    run_on("bmuller", o, || {
+        let (net, started, joiners) = bmuller::BmNet::start(peers, o.nodes, o.verbose)?;
+        Ok((Box::new(net) as Box<dyn Network>, started, joiners))
+    })
+}
+
+fn run_processes(o: &Opts) -> Result<(), String> {
     let load = loadavg();
     println!(
         "DHT benchmark: N={} nodes as separate processes on 127.0.0.1, R={} records, {} gets per record \
@@ -265,304 +228,15 @@ fn run_processes(o: &Opts) -> Result<bool, String> {
             .map(|n| n.get())
             .unwrap_or(1)
     );
-    let binary = o
-        .binary
-        .as_deref()
-        .unwrap_or(Path::new(env!("CARGO_BIN_EXE_p2pnode")));
-    let (mut net, start, joiners) = p2p::P2pNet::start(binary, o.nodes, o.verbose)?;
-    let p2p = measure(&mut net, o, start, joiners);
-    net.stop();
-    let p2p = p2p?;
-
-    let bm = if o.bmuller {
-        match bmuller::Peers::find() {
-            Some(peers) => {
-                let (mut net, start, joiners) = bmuller::BmNet::start(&peers, o.nodes, o.verbose)?;
-                let s = measure(&mut net, o, start, joiners);
-                net.stop();
-                Some(s?)
-            }
-            None => {
-                println!(
-                    "bmuller kademlia not installed: run `bash ../shared/peers/setup.sh` (venv at $PEERS_VENV, \
-                     default ~/.cache/p2pnode-peers) for the comparison"
-                );
-                None
-            }
-        }
-    } else {
-        None
-    };
-    report(o, &load, &p2p, bm.as_ref());
-    if o.smoke {
-        // Under the test runner: the harness must work end to end.
-        let all_ok =
-            p2p.success_pct() == 100.0 && bm.as_ref().is_none_or(|b| b.success_pct() == 100.0);
-        if !all_ok {
-            eprintln!("smoke run: not every operation succeeded");
-        }
-        return Ok(all_ok);
-    }
-    Ok(true)
-}
-
-/// Waits for the tables to settle, then runs the workload.
-fn measure(
-    net: &mut dyn Network,
-    o: &Opts,
-    start: Duration,
-    joiners: Instant,
-) -> Result<Summary, String> {
-    let mut s = Summary {
-        start_ms: ms(start),
-        ..Summary::default()
-    };
-    let (settled, bootstrap, routing) = settle(net, joiners)?;
-    s.settled = settled;
-    s.bootstrap_ms = ms(bootstrap);
-    s.routing_mean = routing;
-    if !settled {
-        eprintln!(
-            "{}: routing tables still changing after {SETTLE_LIMIT:?}; measuring anyway",
-            net.name()
-        );
-    }
-    workload(net, o, &mut s);
-    let memory = net.memory();
-    s.rss_kib = memory.iter().map(|m| m.rss as f64).collect();
-    s.anon_kib = memory.iter().map(|m| m.anon as f64).collect();
-    s.pss_kib = memory.iter().map(|m| m.pss as f64).collect();
-    Ok(s)
-}
-
-/// Polls the routing tables until they have held steady for [`STEADY`];
-/// answers whether they did, when they last changed (since `since`), and
-/// their mean size.
-fn settle(net: &mut dyn Network, since: Instant) -> Result<(bool, Duration, f64), String> {
-    let mut last: Vec<usize> = Vec::new();
-    let mut last_change = Instant::now();
-    loop {
-        let sizes = net.routing_sizes()?;
-        let now = Instant::now();
-        let avg = mean(&sizes.iter().map(|&s| s as f64).collect::<Vec<_>>()).unwrap_or(0.0);
-        if sizes != last {
-            last = sizes;
-            last_change = now;
-        } else if now - last_change >= STEADY && last.iter().all(|&s| s > 0) {
-            return Ok((true, last_change - since, avg));
-        }
-        if now - since > SETTLE_LIMIT {
-            return Ok((false, last_change - since, avg));
-        }
-        std::thread::sleep(POLL);
-    }
-}
-
-fn workload(net: &mut dyn Network, o: &Opts, s: &mut Summary) {
-    let n = net.size();
-    let mut rng = Rng(o.seed);
-    let mut records = Vec::with_capacity(o.records);
-    let mut shown = 0;
-    let name = net.name();
-    let mut show = |what: &str, e: &Option<String>| {
-        if shown < 5 {
-            shown += 1;
-            eprintln!(
-                "{name}: {what} failed: {}",
-                e.as_deref().unwrap_or("wrong value")
-            );
+    let p2p = run_p2p(o)?;
+    let bm = match (o.bmuller, bmuller::Peers::find()) {
+        (false, _) => None,
+        (true, Ok(peers)) => Some(run_bmuller(o, &peers)?),
+        (true, Err(why)) => {
+            println!("no bmuller comparison: {why}");
+            None
         }
     };
-    for i in 0..o.records {
-        let putter = rng.below(n);
-        let key = format!("bench-{}-{i}", o.seed);
-        let value = format!("value-{i}-{}", o.seed);
-        let out = net.put(putter, &key, &value);
-        s.put_ms.push(ms(out.elapsed));
-        if out.ok {
-            s.puts_ok += 1;
-        } else {
-            show("put", &out.error);
-        }
-        if let Some(r) = out.replicated {
-            s.replicated.push(r as f64);
-        }
-        records.push((key, value, putter));
-    }
-    for (key, value, putter) in &records {
-        let mut order: Vec<usize> = (0..n).filter(|i| i != putter).collect();
-        rng.shuffle(&mut order);
-        let mut chosen = Vec::new();
-        let mut holders = Vec::new();
-        for i in order {
-            if chosen.len() == o.gets {
-                break;
-            }
-            if net.holds(i, key, *putter) {
-                holders.push(i);
-            } else {
-                chosen.push((i, false));
-            }
-        }
-        // A network of at most k + 1 nodes: every node holds every record.
-        while chosen.len() < o.gets.min(n - 1) {
-            match holders.pop() {
-                Some(i) => chosen.push((i, true)),
-                None => break,
-            }
-        }
-        for (i, held) in chosen {
-            let g = net.get(i, key);
-            s.gets += 1;
-            if g.value.as_deref() == Some(value.as_str()) {
-                s.gets_ok += 1;
-            } else {
-                show("get", &g.error);
-            }
-            if g.local || held {
-                s.gets_local += 1;
-                s.local_get_ms.push(ms(g.elapsed));
-            } else {
-                s.get_ms.push(ms(g.elapsed));
-                if let Some(t) = g.node_ms {
-                    s.node_get_ms.push(t);
-                }
-                if let Some(m) = g.messages {
-                    s.messages.push(m);
-                }
-            }
-        }
-    }
-}
-
-fn fmt(v: Option<f64>) -> String {
-    match v {
-        Some(x) if x.abs() >= 100.0 => format!("{x:.0}"),
-        Some(x) if x.abs() >= 10.0 => format!("{x:.1}"),
-        Some(x) => format!("{x:.2}"),
-        None => "-".into(),
-    }
-}
-
-fn report(o: &Opts, load: &str, p: &Summary, b: Option<&Summary>) {
-    let pf = p.figures();
-    let bf = b.map(Summary::figures);
-    println!();
-    println!(
-        "{:<22} {:>12} {:>12} {:>10}",
-        "figure", "p2pnode", "bmuller", "ratio p/b"
-    );
-    let mut ratios = serde_json::Map::new();
-    for (i, (name, pv)) in pf.iter().enumerate() {
-        let bv = bf.as_ref().and_then(|f| f[i].1);
-        let ratio = match (pv, bv) {
-            (Some(p), Some(b)) if b != 0.0 => Some(p / b),
-            _ => None,
-        };
-        if let Some(r) = ratio {
-            ratios.insert(
-                (*name).into(),
-                serde_json::json!((r * 1000.0).round() / 1000.0),
-            );
-        }
-        println!(
-            "{:<22} {:>12} {:>12} {:>10}",
-            name,
-            fmt(*pv),
-            fmt(bv),
-            fmt(ratio)
-        );
-    }
-    if p.gets_local > 0 {
-        println!(
-            "note: {} of {} p2pnode gets were answered from the asking node's own store \
-             (k = 20 closest hold each record: with N <= 21 every node does); local get p50 {} ms",
-            p.gets_local,
-            p.gets,
-            fmt(percentile(&p.local_get_ms, 50.0))
-        );
-    }
-    if let Some(b) = b
-        && b.gets_local > 0
-    {
-        println!(
-            "note: {} of {} bmuller gets came from nodes holding the record; local get p50 {} ms",
-            b.gets_local,
-            b.gets,
-            fmt(percentile(&b.local_get_ms, 50.0))
-        );
-    }
-    let json_of = |s: &Summary| {
-        let mut m = serde_json::Map::new();
-        for (name, v) in s.figures() {
-            m.insert(
-                name.into(),
-                v.map_or(serde_json::Value::Null, |x| {
-                    serde_json::json!((x * 1000.0).round() / 1000.0)
-                }),
-            );
-        }
-        m.insert(
-            "local_get_p50_ms".into(),
-            serde_json::json!(percentile(&s.local_get_ms, 50.0)),
-        );
-        m.insert("settled".into(), serde_json::json!(s.settled));
-        serde_json::Value::Object(m)
-    };
-    let line = serde_json::json!({
-        "bench": "dht",
-        "mode": "processes",
-        "nodes": o.nodes,
-        "records": o.records,
-        "gets_per_record": o.gets,
-        "seed": o.seed,
-        "loadavg": load,
-        "p2pnode": json_of(p),
-        "bmuller": b.map(json_of),
-        "ratio": ratios,
-    });
-    println!("{line}");
-    if let Some(b) = b {
-        targets(p, b);
-    }
-}
-
-/// The issue's targets, checked on this run's figures.
-fn targets(p: &Summary, b: &Summary) {
-    let (pg50, pg90, pp50) = (
-        percentile(&p.get_ms, 50.0),
-        percentile(&p.get_ms, 90.0),
-        percentile(&p.put_ms, 50.0),
-    );
-    let (bg50, bp50) = (percentile(&b.get_ms, 50.0), percentile(&b.put_ms, 50.0));
-    let rss = percentile(&p.rss_kib, 100.0).map(|k| k / 1024.0);
-    let check = |name: &str, v: Option<f64>, limit: Option<f64>| match (v, limit) {
-        (Some(v), Some(l)) => println!(
-            "target {name:<34} {:>9} <= {:>9}  {}",
-            fmt(Some(v)),
-            fmt(Some(l)),
-            if v <= l { "met" } else { "NOT met" }
-        ),
-        _ => println!("target {name:<34} n/a (no figures)"),
-    };
-    check(
-        "get p50 <= bmuller get p50 / 2",
-        pg50,
-        bg50.map(|x| x / 2.0),
-    );
-    check(
-        "get p90 <= bmuller get p50 * 1.5",
-        pg90,
-        bg50.map(|x| x * 1.5),
-    );
-    check("put p50 < bmuller put p50", pp50, bp50);
-    let pct = p.success_pct();
-    println!(
-        "target {:<34} {:>9} == {:>9}  {}",
-        "success 100%",
-        fmt(Some(pct)),
-        fmt(Some(100.0)),
-        if pct >= 100.0 { "met" } else { "NOT met" }
-    );
-    check("RSS per node (max) < 10 MiB", rss, Some(10.0));
+    report::report(o, &load, &p2p, bm.as_ref());
+    Ok(())
 }

@@ -1,21 +1,21 @@
 //! p2pnode as separate processes (the release binary, as users run it):
 //! each node listens on 127.0.0.1 with an ephemeral TCP port and is driven
-//! over stdin with `--json` replies.
+//! over stdin with `--json` replies, through the test kit's process driver.
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use libp2p::PeerId;
 use p2pnode::dht::{DEFAULT_K, Distance, Point};
+use p2pnode_testkit::process::Memory;
+use p2pnode_testkit::{Binary, NodeProc, Opts};
 use serde_json::Value;
 
-use crate::procs::LineProc;
 use crate::{GetOutcome, Network, PutOutcome, REPLY_TIMEOUT, START_TIMEOUT};
 
 struct P2pNode {
-    proc: LineProc,
+    proc: NodeProc,
     peer: PeerId,
 }
 
@@ -27,54 +27,30 @@ pub struct P2pNet {
     _dir: tempfile::TempDir,
 }
 
+/// Starts node `i` without waiting for it.
 fn spawn(
-    binary: &Path,
+    binary: &Binary,
     dir: &Path,
     i: usize,
     bootstrap: Option<&str>,
     verbose: bool,
-) -> Result<LineProc, String> {
-    let mut cmd = Command::new(binary);
-    cmd.arg("--json")
+) -> Result<NodeProc, String> {
+    let mut opts = Opts::default()
         .arg("--ephemeral")
-        .arg("--data-dir")
-        .arg(dir.join(format!("n{i}")))
-        .arg("--listen")
-        .arg("/ip4/127.0.0.1/tcp/0")
-        .env_remove("P2P_REMOTE_HOST")
+        .data_dir(&dir.join(format!("n{i}")))
         .env(
             "RUST_LOG",
             std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
-        )
-        .stderr(if verbose {
-            Stdio::inherit()
-        } else {
-            Stdio::null()
-        });
+        );
+    if !verbose {
+        opts = opts.quiet();
+    }
     if let Some(b) = bootstrap {
-        cmd.arg("--bootstrap").arg(b);
+        opts = opts.bootstrap(b);
     }
-    LineProc::spawn(cmd).map_err(|e| format!("cannot start {}: {e}", binary.display()))
-}
-
-/// Waits for the node's `listening` event; returns the address.
-fn listening(proc: &mut LineProc, deadline: Instant) -> Result<String, String> {
-    while let Some(line) = proc.line_before(deadline) {
-        if let Ok(v) = serde_json::from_str::<Value>(&line)
-            && v["event"] == "listening"
-            && let Some(a) = v["addr"].as_str()
-        {
-            return Ok(a.to_string());
-        }
-    }
-    Err("a p2pnode process did not report its listen address".into())
-}
-
-fn peer_of(addr: &str) -> Result<PeerId, String> {
-    addr.rsplit('/')
-        .next()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("no peer id in {addr}"))
+    binary
+        .spawn(opts)
+        .map_err(|e| format!("cannot start {}: {e}", binary.path().display()))
 }
 
 impl P2pNet {
@@ -86,29 +62,30 @@ impl P2pNet {
         n: usize,
         verbose: bool,
     ) -> Result<(P2pNet, Duration, Instant), String> {
+        let binary = Binary::at(binary);
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let t0 = Instant::now();
         let deadline = t0 + START_TIMEOUT;
-        let mut seed = spawn(binary, dir.path(), 0, None, verbose)?;
-        let seed_addr = listening(&mut seed, deadline)?;
-        let mut procs = vec![(seed, seed_addr.clone())];
+        let mut seed = spawn(&binary, dir.path(), 0, None, verbose)?;
+        seed.await_listening(deadline)?;
+        let seed_addr = seed.tcp_addr().to_string();
         let joiners = Instant::now();
-        let mut pending = Vec::new();
+        let mut procs = vec![seed];
         for i in 1..n {
-            pending.push(spawn(binary, dir.path(), i, Some(&seed_addr), verbose)?);
+            procs.push(spawn(&binary, dir.path(), i, Some(&seed_addr), verbose)?);
         }
-        for mut p in pending {
-            let a = listening(&mut p, deadline)?;
-            procs.push((p, a));
+        for p in &mut procs[1..] {
+            p.await_listening(deadline)?;
         }
         let started = t0.elapsed();
         let nodes = procs
             .into_iter()
-            .map(|(proc, addr)| {
-                Ok(P2pNode {
-                    proc,
-                    peer: peer_of(&addr)?,
-                })
+            .map(|proc| {
+                let peer = proc
+                    .peer_id
+                    .parse()
+                    .map_err(|e| format!("peer id {}: {e}", proc.peer_id))?;
+                Ok(P2pNode { proc, peer })
             })
             .collect::<Result<Vec<_>, String>>()?;
         Ok((
@@ -123,21 +100,10 @@ impl P2pNet {
     }
 
     /// Sends one command line to node `i`; its JSON reply and the round trip.
-    pub fn request(&mut self, i: usize, line: &str) -> Result<(Value, Duration), String> {
-        let proc = &mut self.nodes[i].proc;
+    fn request(&mut self, i: usize, line: &str) -> Result<(Value, Duration), String> {
         let t = Instant::now();
-        proc.send(line)?;
-        let deadline = t + REPLY_TIMEOUT;
-        loop {
-            let Some(text) = proc.line_before(deadline) else {
-                return Err(format!("node {i}: no reply to '{line}'"));
-            };
-            if let Ok(v) = serde_json::from_str::<Value>(&text)
-                && v.get("cmd").is_some()
-            {
-                return Ok((v, t.elapsed()));
-            }
-        }
+        let v = self.nodes[i].proc.try_cmd(line, REPLY_TIMEOUT)?;
+        Ok((v, t.elapsed()))
     }
 
     /// Computes who holds `key` after a put from `putter`: the putter and the
@@ -162,34 +128,16 @@ impl P2pNet {
         }
         holders
     }
-
-    /// Stops every node (EOF on stdin, then kill).
-    pub fn stop(&mut self) {
-        for n in &mut self.nodes {
-            n.proc.send("quit").ok();
-        }
-        for n in &mut self.nodes {
-            n.proc.stop(Duration::from_secs(5));
-        }
-    }
 }
 
 impl Network for P2pNet {
-    fn name(&self) -> &'static str {
-        "p2pnode"
-    }
-
     fn size(&self) -> usize {
         self.nodes.len()
     }
 
-    fn routing_sizes(&mut self) -> Result<Vec<usize>, String> {
-        (0..self.nodes.len())
-            .map(|i| {
-                let (v, _) = self.request(i, "stats")?;
-                Ok(v["routing_table"].as_u64().unwrap_or(0) as usize)
-            })
-            .collect()
+    fn routing_size(&mut self, i: usize) -> Result<usize, String> {
+        let (v, _) = self.request(i, "stats")?;
+        Ok(v["routing_table"].as_u64().unwrap_or(0) as usize)
     }
 
     fn put(&mut self, node: usize, key: &str, value: &str) -> PutOutcome {
@@ -200,12 +148,7 @@ impl Network for P2pNet {
                 replicated: v["replicated"].as_u64().map(|r| r as usize),
                 error: v["error"].as_str().map(str::to_string),
             },
-            Err(e) => PutOutcome {
-                ok: false,
-                elapsed: REPLY_TIMEOUT,
-                replicated: None,
-                error: Some(e),
-            },
+            Err(e) => PutOutcome::failed(e),
         }
     }
 
@@ -227,18 +170,17 @@ impl Network for P2pNet {
                 node_ms: v["elapsed_ms"].as_f64(),
                 error: v["error"].as_str().map(str::to_string),
             },
-            Err(e) => GetOutcome {
-                value: None,
-                elapsed: REPLY_TIMEOUT,
-                local: false,
-                messages: None,
-                node_ms: None,
-                error: Some(e),
-            },
+            Err(e) => GetOutcome::failed(e),
         }
     }
 
-    fn memory(&self) -> Vec<crate::procs::Memory> {
+    fn memory(&self) -> Vec<Memory> {
         self.nodes.iter().filter_map(|n| n.proc.memory()).collect()
+    }
+
+    fn stop(&mut self) {
+        for n in &mut self.nodes {
+            n.proc.stop(Duration::from_secs(5));
+        }
     }
 }

@@ -5,15 +5,23 @@
 
 use std::time::{Duration, Instant};
 
+use std::cell::RefCell;
+
 use futures::future::join_all;
 use libp2p::multiaddr::Protocol;
 use p2pnode::bootstrap::Target;
 use p2pnode::dht::{DEFAULT_K, Distance, Point};
 use p2pnode::network::{Kind, Node, Quorum};
 use p2pnode::{Config, keys};
+use p2pnode_testkit::inproc::spawn_node_with;
+use p2pnode_testkit::process::rss_kib;
+use p2pnode_testkit::{Rng, Wait};
 
+use crate::args::Opts;
+use crate::loadavg;
+use crate::report::fmt;
 use crate::stats::{mean, ms, percentile};
-use crate::{Opts, Rng, STEADY, loadavg, procs};
+use crate::workload::STEADY;
 
 /// How long the whole network may take to settle.
 const SETTLE_LIMIT: Duration = Duration::from_secs(600);
@@ -49,9 +57,7 @@ async fn spawn(
     // start the next one before the first is over; the run is shorter than
     // an hour, so this keeps refreshes out of the measurement.
     config.timings.refresh_interval = Duration::from_secs(3600);
-    Node::spawn_with(config, Kind::Memory)
-        .await
-        .map_err(|e| e.to_string())
+    spawn_node_with(i, config, Kind::Memory).await
 }
 
 async fn run_async(n: usize, o: &Opts) -> Result<(), String> {
@@ -67,7 +73,7 @@ async fn run_async(n: usize, o: &Opts) -> Result<(), String> {
     );
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let me = std::process::id();
-    let rss_before = procs::rss_kib(me).unwrap_or(0);
+    let rss_before = rss_kib(me).unwrap_or(0);
     let t0 = Instant::now();
     let seed = spawn(dir.path(), 0, None, o.idle).await?;
     let mut seed_addr = seed
@@ -96,49 +102,49 @@ async fn run_async(n: usize, o: &Opts) -> Result<(), String> {
         "scale: {n} nodes started in {:.1} s; waiting for the routing tables",
         started.as_secs_f64()
     );
-    let mut history: Vec<(Instant, usize)> = Vec::new();
-    let mut last: Vec<usize>;
-    let mut shown = Instant::now();
-    let settled = loop {
-        let stats: Vec<_> = join_all(nodes.iter().map(|nd| nd.client.stats()))
-            .await
-            .into_iter()
-            .map(Result::unwrap_or_default)
-            .collect();
-        let sizes: Vec<usize> = stats.iter().map(|s| s.routing_table).collect();
-        let active: usize = stats.iter().map(|s| s.queries_active).sum();
-        let now = Instant::now();
-        let total: usize = sizes.iter().sum();
-        last = sizes;
-        history.push((now, total));
-        if shown.elapsed() >= Duration::from_secs(5) {
-            shown = now;
-            eprintln!(
-                "scale: {:.0} s, routing table mean {:.1}, min {}, queries running {active}",
-                t0.elapsed().as_secs_f64(),
-                total as f64 / n as f64,
-                last.iter().min().unwrap_or(&0)
-            );
-        }
-        let before = history
-            .iter()
-            .rev()
-            .find(|(t, _)| now - *t >= STEADY)
-            .map(|&(_, s)| s);
-        // ... and the nodes' own bootstrap lookups are over (all but 1 %),
-        // so the workload does not compete with them.
-        if let Some(before) = before
-            && total.saturating_sub(before) * 200 <= total
-            && last.iter().all(|&s| s > 0)
-            && active * 100 <= n
-        {
-            break true;
-        }
-        if t0.elapsed() > SETTLE_LIMIT {
-            break false;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    let history: RefCell<Vec<(Instant, usize)>> = RefCell::new(Vec::new());
+    let last: RefCell<Vec<usize>> = RefCell::new(Vec::new());
+    let shown = RefCell::new(Instant::now());
+    let settled = Wait::new(SETTLE_LIMIT.saturating_sub(t0.elapsed()))
+        .pace(Duration::from_millis(250))
+        .until_async(|| async {
+            let stats: Vec<_> = join_all(nodes.iter().map(|nd| nd.client.stats()))
+                .await
+                .into_iter()
+                .map(Result::unwrap_or_default)
+                .collect();
+            let sizes: Vec<usize> = stats.iter().map(|s| s.routing_table).collect();
+            let active: usize = stats.iter().map(|s| s.queries_active).sum();
+            let now = Instant::now();
+            let total: usize = sizes.iter().sum();
+            let min = sizes.iter().min().copied().unwrap_or(0);
+            *last.borrow_mut() = sizes;
+            let mut history = history.borrow_mut();
+            history.push((now, total));
+            if shown.borrow().elapsed() >= Duration::from_secs(5) {
+                *shown.borrow_mut() = now;
+                eprintln!(
+                    "scale: {:.0} s, routing table mean {:.1}, min {min}, queries running {active}",
+                    t0.elapsed().as_secs_f64(),
+                    total as f64 / n as f64,
+                );
+            }
+            let before = history
+                .iter()
+                .rev()
+                .find(|(t, _)| now - *t >= STEADY)
+                .map(|&(_, s)| s);
+            // ... and the nodes' own bootstrap lookups are over (all but 1 %),
+            // so the workload does not compete with them.
+            before.and_then(|before| {
+                (total.saturating_sub(before) * 200 <= total && min > 0 && active * 100 <= n)
+                    .then_some(())
+            })
+        })
+        .await
+        .is_some();
+    let history = history.into_inner();
+    let last = last.into_inner();
     eprintln!(
         "scale: settled={settled} after {:.1} s; running the workload",
         t0.elapsed().as_secs_f64()
@@ -150,9 +156,9 @@ async fn run_async(n: usize, o: &Opts) -> Result<(), String> {
         .find(|&&(_, s)| s * 200 >= final_total * 199)
         .map_or(t0.elapsed(), |&(t, _)| t - t0);
     let routing_mean = mean(&last.iter().map(|&s| s as f64).collect::<Vec<_>>()).unwrap_or(0.0);
-    let rss_settled = procs::rss_kib(me).unwrap_or(0);
+    let rss_settled = rss_kib(me).unwrap_or(0);
 
-    let mut rng = Rng(o.seed);
+    let mut rng = Rng::new(o.seed);
     let peers: Vec<Point> = nodes.iter().map(|nd| Point::of_peer(&nd.peer_id)).collect();
     let (mut put_ms, mut get_ms, mut msgs, mut replicated) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -222,7 +228,7 @@ async fn run_async(n: usize, o: &Opts) -> Result<(), String> {
             }
         }
     }
-    let rss_after = procs::rss_kib(me).unwrap_or(0);
+    let rss_after = rss_kib(me).unwrap_or(0);
     let conns: Vec<f64> = join_all(nodes.iter().map(|nd| nd.client.stats()))
         .await
         .into_iter()
@@ -260,7 +266,7 @@ async fn run_async(n: usize, o: &Opts) -> Result<(), String> {
     println!();
     let mut json = serde_json::Map::new();
     for (name, v) in &rows {
-        println!("{name:<24} {:>12}", crate::fmt(*v));
+        println!("{name:<24} {:>12}", fmt(*v));
         json.insert(
             (*name).into(),
             v.map_or(serde_json::Value::Null, |x| {

@@ -1,0 +1,57 @@
+//! The dev-only test kit of p2pnode: what every test and bench uses to run
+//! nodes, so there is one way to start a node, to talk to a process, and to
+//! wait for a condition.
+//!
+//! # Layout
+//! - [`wait`]: [`eventually`] and [`eventually_async`]: every bounded wait
+//!   (a condition polled until it holds, failing with the last answer).
+//! - [`process`]: [`LineProc`], one child process driven line by line over
+//!   stdin/stdout (a pump thread, reads bounded in time and size, signals,
+//!   wait-for-exit), and [`run_bounded`] for commands run to completion.
+//! - [`binary`]: the p2pnode binary as a process: [`Binary`] (the path a
+//!   test hands in), [`Opts`], [`NodeProc`] driven through `--json`.
+//! - [`inproc`]: nodes in the test's own process through the library API:
+//!   [`spawn_nodes`], [`Net`], and [`NodeExt`] (REPL lines answered in JSON).
+//! - [`peers`]: the third-party reference peers of `../shared/peers`
+//!   (py-libp2p, bmuller kademlia) on the same process driver.
+//! - [`harness`]: a libtest-compatible `main` whose tests that need something
+//!   the machine lacks (Docker, the reference peers) are listed as ignored,
+//!   so test runners count them as skipped, not passed.
+//! - [`rng`]: a small seeded generator so a run can be replayed.
+//!
+//! `env!("CARGO_BIN_EXE_p2pnode")` exists only in the p2pnode package's own
+//! tests and benches: they hand the path in with [`Binary::new`].
+#![deny(missing_docs)]
+
+pub mod binary;
+pub mod harness;
+pub mod inproc;
+pub mod peers;
+pub mod process;
+pub mod rng;
+pub mod wait;
+
+pub use binary::{Binary, NodeProc, Opts};
+pub use inproc::{Net, NodeExt, init_logs, spawn_node, spawn_nodes, spawn_nodes_with};
+pub use nix::sys::signal::Signal;
+pub use process::{Finished, LineProc, run_bounded};
+pub use rng::Rng;
+pub use wait::{Ask, Wait, eventually, eventually_async, throughout};
+
+/// How long a network may take to settle (routing tables filled).
+pub const SETTLE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Panics unless the reply says `"ok": true`.
+pub fn assert_ok(v: &serde_json::Value) {
+    assert_eq!(v["ok"], true, "expected ok: {v}");
+}
+
+/// Panics unless the reply says `"ok": false` with an error containing
+/// `needle`.
+pub fn assert_error(v: &serde_json::Value, needle: &str) {
+    assert_eq!(v["ok"], false, "expected an error: {v}");
+    let e = v["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error text: {v}"));
+    assert!(e.contains(needle), "expected an error with {needle:?}: {v}");
+}
