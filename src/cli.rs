@@ -12,7 +12,8 @@ use libp2p::Multiaddr;
 
 use crate::bootstrap::{self, DEFAULT_PORT};
 use crate::config::{
-    Config, ConfigError, Limits, ReplMode, Timings, default_data_dir, is_quic, listen_on_port,
+    Config, ConfigError, Limits, MAX_ANNOUNCE, REPUBLISH_MARGIN, ReplMode, Timings,
+    default_data_dir, is_quic, listen_on_port,
 };
 use crate::output::Format;
 
@@ -170,13 +171,7 @@ impl NodeArgs {
         if let Some((flag, _)) = durations.into_iter().find(|(_, d)| d.is_zero()) {
             return Err(ConfigError::ZeroDuration { flag });
         }
-        if self.republish_interval < self.replication_interval {
-            return Err(ConfigError::RepublishBeforeReplication {
-                republish: self.republish_interval,
-                replication: self.replication_interval,
-            });
-        }
-        if self.record_ttl <= self.republish_interval {
+        if self.record_ttl < self.republish_interval + REPUBLISH_MARGIN {
             return Err(ConfigError::TtlNotAfterRepublish {
                 ttl: self.record_ttl,
                 republish: self.republish_interval,
@@ -202,11 +197,28 @@ impl NodeArgs {
                 return Err(quic("--bootstrap", t.to_string()));
             }
         }
-        if let Some(a) = self.announce.iter().find(|a| {
-            a.iter()
-                .any(|p| matches!(p, libp2p::multiaddr::Protocol::P2p(_)))
-        }) {
-            return Err(ConfigError::AnnounceWithPeer(a.clone()));
+        for a in &self.announce {
+            if let Some(why) = crate::network::address::undialable(a) {
+                return Err(ConfigError::Undialable {
+                    flag: "--announce",
+                    addr: a.to_string(),
+                    why,
+                });
+            }
+        }
+        if self.announce.len() > MAX_ANNOUNCE {
+            return Err(ConfigError::TooManyAnnounced {
+                given: self.announce.len(),
+            });
+        }
+        for t in &bootstrap {
+            if let Some(why) = crate::network::address::undialable(&t.addr) {
+                return Err(ConfigError::Undialable {
+                    flag: "--bootstrap",
+                    addr: t.to_string(),
+                    why,
+                });
+            }
         }
         Ok(Config {
             listen,
@@ -275,8 +287,8 @@ mod tests {
 
     #[test]
     fn lifecycle_intervals_must_nest() {
-        let e = parse(&["--republish-interval", "10s"]).unwrap_err();
-        assert!(e.contains("--replication-interval"), "{e}");
+        // Republishing is its own job: it may run more often than replication.
+        parse(&["--republish-interval", "10s", "--record-ttl", "1m"]).unwrap();
         let e = parse(&[
             "--record-ttl",
             "2s",

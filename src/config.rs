@@ -160,22 +160,9 @@ pub enum ConfigError {
         /// The flag.
         flag: &'static str,
     },
-    /// Kademlia republishes when replication runs, so a shorter republish
-    /// interval would silently mean the replication one.
+    /// Copies would expire before their originator republishes them.
     #[error(
-        "--republish-interval ({}) must not be shorter than --replication-interval ({}): records are republished when replication runs",
-        humantime::format_duration(*republish),
-        humantime::format_duration(*replication)
-    )]
-    RepublishBeforeReplication {
-        /// `--republish-interval`.
-        republish: Duration,
-        /// `--replication-interval`.
-        replication: Duration,
-    },
-    /// Records would expire before their originator republishes them.
-    #[error(
-        "--record-ttl ({}) must be longer than --republish-interval ({}), or records expire before they are republished",
+        "--record-ttl ({}) must be at least 1s longer than --republish-interval ({}): copies on peers would lapse before they are republished",
         humantime::format_duration(*ttl),
         humantime::format_duration(*republish)
     )]
@@ -195,10 +182,33 @@ pub enum ConfigError {
         /// The address.
         addr: String,
     },
-    /// An `--announce` address naming a peer.
-    #[error("--announce {0}: give the address without /p2p/")]
-    AnnounceWithPeer(Multiaddr),
+    /// An address given by the user that can never be dialled.
+    #[error("{flag} {addr}: {why}")]
+    Undialable {
+        /// The flag.
+        flag: &'static str,
+        /// The address.
+        addr: String,
+        /// Why it cannot work.
+        why: &'static str,
+    },
+    /// More `--announce` addresses than peers keep for one peer.
+    #[error(
+        "--announce: {given} addresses given; at most {MAX_ANNOUNCE} (identify carries at most 20 external addresses, and the listen addresses count too)"
+    )]
+    TooManyAnnounced {
+        /// How many were given.
+        given: usize,
+    },
 }
+
+/// The most `--announce` addresses: libp2p's identify carries at most 20
+/// external addresses, and the node's listen addresses count too.
+pub const MAX_ANNOUNCE: usize = 16;
+
+/// How much longer than the republish interval the record TTL must be:
+/// republishing takes a lookup, and copies must outlive it.
+pub const REPUBLISH_MARGIN: Duration = Duration::from_secs(1);
 
 /// The default listen addresses: TCP and QUIC on all IPv4 interfaces.
 pub fn default_listen() -> Vec<Multiaddr> {

@@ -3,6 +3,7 @@
 //! locked or corrupt database: the binary end to end, as processes on
 //! 127.0.0.1 restarted on their data directories.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -194,4 +195,55 @@ fn ephemeral_nodes_keep_nothing() {
     assert_ne!(n.peer_id, first);
     assert_eq!(n.stat("records"), 0);
     assert!(!dir.join("records.redb").exists());
+}
+
+#[test]
+fn what_a_node_acknowledged_survives_its_sigkill() {
+    // Twelve nodes; forty records put in quick succession through four of
+    // them; four others killed right after the last answer. Each put's
+    // answer names the peers that acknowledged it (on their disk by then).
+    let mut nodes = BIN.network(12);
+    for n in nodes.iter_mut() {
+        n.wait_routing(11, SETTLE);
+    }
+    for (i, putter) in nodes[..4].iter_mut().enumerate() {
+        for j in 0..10 {
+            putter.send(&format!("put flood-{i}-{j} value-{i}-{j}"));
+        }
+    }
+    let mut acknowledged: HashMap<String, Vec<String>> = HashMap::new();
+    for putter in nodes[..4].iter_mut() {
+        for _ in 0..10 {
+            let put = putter.reply();
+            assert_ok(&put);
+            let key = put["key"].as_str().expect("key").to_string();
+            for peer in put["replicated_to"].as_array().expect("replicated_to") {
+                let peer = peer.as_str().expect("a peer id").to_string();
+                acknowledged.entry(peer).or_default().push(key.clone());
+            }
+        }
+    }
+    for victim in &mut nodes[8..] {
+        victim.kill();
+    }
+    // Everyone else goes too: the restarted victim must answer from its disk.
+    let victim_id = nodes[8].peer_id.clone();
+    let dir = nodes[8].data_dir.clone();
+    for n in &mut nodes[..8] {
+        n.kill();
+    }
+    let held = acknowledged.remove(&victim_id).unwrap_or_default();
+    assert!(!held.is_empty(), "the victim acknowledged nothing");
+    let mut n = restart(&dir, None);
+    for key in &held {
+        let v = n.cmd(&format!("get {key}"));
+        assert_eq!(
+            v["from"], "local",
+            "{key} was acknowledged but is lost: {v}"
+        );
+    }
+    eprintln!(
+        "DURABILITY {} acknowledged records all served after SIGKILL",
+        held.len()
+    );
 }

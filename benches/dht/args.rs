@@ -19,6 +19,8 @@ pub struct Opts {
     pub bmuller: bool,
     /// Scale mode with this many in-process nodes.
     pub scale: Option<usize>,
+    /// Flood mode: this many records pushed into one node.
+    pub flood: Option<usize>,
     /// Show the nodes' stderr.
     pub verbose: bool,
     /// Another p2pnode binary than the one cargo built.
@@ -37,6 +39,7 @@ impl Opts {
             seed: clock_seed(),
             bmuller: true,
             scale: None,
+            flood: None,
             verbose: false,
             binary: None,
             idle: Duration::from_secs(600),
@@ -63,6 +66,7 @@ usage: cargo bench --bench dht -- [--nodes N] [--records R] [--gets G] [--seed S
   --seed S      seed for the choice of nodes (same for both systems), default: time
   --no-bmuller  skip the bmuller kademlia comparison
   --scale N     instead: N in-process p2pnode nodes over the memory transport
+  --flood R     instead: R records pushed into one node by four peers (durable acknowledgements)
   --binary PATH run this p2pnode binary instead of the one cargo built (before/after runs)
   --idle-timeout S  scale mode: close connections idle for S seconds (default 600, as p2pnode)
   --verbose     show the nodes' stderr";
@@ -82,6 +86,7 @@ pub fn parse(args: &[String]) -> Result<Opts, String> {
             "--gets" => o.gets = number(it.next(), a)? as usize,
             "--seed" => o.seed = number(it.next(), a)?,
             "--scale" => o.scale = Some(number(it.next(), a)? as usize),
+            "--flood" => o.flood = Some(number(it.next(), a)? as usize),
             "--idle-timeout" => o.idle = Duration::from_secs(number(it.next(), a)?),
             "--no-bmuller" => o.bmuller = false,
             "--binary" => {

@@ -27,6 +27,7 @@
 
 mod args;
 mod bmuller;
+mod flood;
 mod p2p;
 mod report;
 mod scale;
@@ -137,9 +138,16 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let outcome = match opts.scale {
-        Some(n) => scale::run(n, &opts).map_err(|e| format!("scale mode failed: {e}")),
-        None => run_processes(&opts).map_err(|e| format!("benchmark failed: {e}")),
+    let outcome = match (opts.scale, opts.flood) {
+        (Some(n), _) => scale::run(n, &opts).map_err(|e| format!("scale mode failed: {e}")),
+        (None, Some(r)) => {
+            let binary = opts
+                .binary
+                .clone()
+                .unwrap_or_else(|| env!("CARGO_BIN_EXE_p2pnode").into());
+            flood::run(&binary, r, opts.verbose).map_err(|e| format!("flood mode failed: {e}"))
+        }
+        (None, None) => run_processes(&opts).map_err(|e| format!("benchmark failed: {e}")),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -18,6 +18,12 @@ use super::wire::{Message, MessageType};
 /// The longest varint length prefix (10 bytes encode 64 bits).
 const MAX_VARINT_BYTES: usize = 10;
 
+/// How large an oversized request may be and still be read (and thrown
+/// away) so that the refusal can be counted and logged: rust-libp2p's
+/// request-response reports nothing when reading a request fails. Larger
+/// ones end the stream.
+const DISCARD_LIMIT: usize = 16 * 1024 * 1024;
+
 /// Encodes and decodes [`Message`]s on request-response streams.
 #[derive(Debug, Clone)]
 pub struct KadCodec {
@@ -39,6 +45,34 @@ impl KadCodec {
     async fn read<T: AsyncRead + Unpin + Send>(&self, io: &mut T) -> io::Result<Message> {
         let len = read_varint(io).await?;
         let len = usize::try_from(len).map_err(|_| invalid("length does not fit"))?;
+        self.read_body(io, len).await
+    }
+
+    /// A request: an oversized one (up to [`DISCARD_LIMIT`]) is read,
+    /// thrown away and handed on as [`Message::oversized`], so the node can
+    /// refuse it visibly.
+    async fn read_request_body<T: AsyncRead + Unpin + Send>(
+        &self,
+        io: &mut T,
+    ) -> io::Result<Message> {
+        let len = read_varint(io).await?;
+        let len = usize::try_from(len).map_err(|_| invalid("length does not fit"))?;
+        if len > self.max_message && len <= DISCARD_LIMIT {
+            let mut rest = (&mut *io).take(len as u64);
+            let copied = futures::io::copy(&mut rest, &mut futures::io::sink()).await?;
+            if copied < len as u64 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            return Ok(Message::oversized(len));
+        }
+        self.read_body(io, len).await
+    }
+
+    async fn read_body<T: AsyncRead + Unpin + Send>(
+        &self,
+        io: &mut T,
+        len: usize,
+    ) -> io::Result<Message> {
         if len > self.max_message {
             return Err(invalid(format!(
                 "message of {len} bytes is over the limit of {} bytes",
@@ -107,7 +141,7 @@ impl libp2p::request_response::Codec for KadCodec {
     where
         T: AsyncRead + Unpin + Send,
     {
-        self.read(io).await
+        self.read_request_body(io).await
     }
 
     async fn read_response<T>(
@@ -197,9 +231,16 @@ mod tests {
         let mut out = Cursor::new(Vec::new());
         assert!(block_on(c.write_request(&P, &mut out, m.clone())).is_err());
         let mut big = Cursor::new(Vec::new());
-        block_on(KadCodec::new(1024).write_request(&P, &mut big, m)).unwrap();
+        block_on(KadCodec::new(1024).write_request(&P, &mut big, m.clone())).unwrap();
         big.set_position(0);
-        let e = block_on(c.read_request(&P, &mut big)).unwrap_err();
+        // A request too large is read whole and handed on as oversized.
+        let r = block_on(c.read_request(&P, &mut big)).unwrap();
+        assert_eq!(r.oversized_len(), Some(big.get_ref().len() - 1));
+        // A response too large is an error.
+        let mut big = Cursor::new(Vec::new());
+        block_on(KadCodec::new(1024).write_response(&P, &mut big, Some(m))).unwrap();
+        big.set_position(0);
+        let e = block_on(c.read_response(&P, &mut big)).unwrap_err();
         assert!(e.to_string().contains("over the limit"), "{e}");
         let mut junk = Cursor::new(vec![0xff; 12]);
         assert!(block_on(c.read_request(&P, &mut junk)).is_err());

@@ -15,8 +15,9 @@ use libp2p::{Multiaddr, PeerId};
 
 use super::key::{Distance, Point};
 
-/// How many addresses are kept per peer.
-const MAX_ADDRS: usize = 8;
+/// How many addresses are kept per peer (a node announces at most 16 of
+/// its own, plus its listen addresses).
+pub const MAX_ADDRS: usize = 32;
 
 /// One peer in the routing table.
 #[derive(Debug, Clone)]

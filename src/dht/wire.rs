@@ -133,7 +133,25 @@ impl Message {
     pub fn kind(&self) -> Option<MessageType> {
         MessageType::try_from(self.r#type).ok()
     }
+
+    /// Stands for a request that was too large to decode: `len` bytes,
+    /// read and thrown away by the codec (never sent on the wire).
+    pub fn oversized(len: usize) -> Message {
+        Message {
+            r#type: OVERSIZED,
+            cluster_level_raw: i32::try_from(len).unwrap_or(i32::MAX),
+            ..Default::default()
+        }
+    }
+
+    /// The size of an oversized request (see [`Message::oversized`]).
+    pub fn oversized_len(&self) -> Option<usize> {
+        (self.r#type == OVERSIZED).then(|| usize::try_from(self.cluster_level_raw).unwrap_or(0))
+    }
 }
+
+/// The type of [`Message::oversized`]: no message type of the spec.
+const OVERSIZED: i32 = i32::MIN;
 
 /// A peer as a DHT message carries it, decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -37,11 +37,8 @@ pub struct Behaviour {
 impl Behaviour {
     /// Builds the behaviour for `key`, as `config` says.
     pub fn new(key: &Keypair, config: &Config) -> Self {
-        let max_message =
-            (config.limits.max_value_bytes + config.limits.max_key_bytes + PACKET_OVERHEAD)
-                .max(PACKET_OVERHEAD);
         let kad = request_response::Behaviour::with_codec(
-            KadCodec::new(max_message),
+            KadCodec::new(max_message(&config.limits)),
             [(crate::dht::PROTOCOL, ProtocolSupport::Full)],
             request_response::Config::default().with_request_timeout(REQUEST_TIMEOUT),
         );
@@ -57,6 +54,12 @@ impl Behaviour {
             ping,
         }
     }
+}
+
+/// The largest DHT message accepted, in bytes: the largest value and key
+/// plus room for the rest of the message.
+pub fn max_message(limits: &crate::config::Limits) -> usize {
+    (limits.max_value_bytes + limits.max_key_bytes + PACKET_OVERHEAD).max(PACKET_OVERHEAD)
 }
 
 /// What identify tells peers this node runs: `p2pnode/<version>`.

@@ -40,6 +40,9 @@ pub struct PutReport {
     pub version: Version,
     /// How many remote peers confirmed storing the record.
     pub replicated: usize,
+    /// Which peers confirmed it (their acknowledgement means the record is
+    /// on their disk).
+    pub replicated_to: Vec<PeerId>,
     /// The peers that answered but did not store it.
     pub refused: Vec<Refused>,
     /// How many of the closest peers did not answer the store request.
@@ -177,6 +180,8 @@ pub struct Stats {
     pub records: usize,
     /// Keys this node provides.
     pub provided: usize,
+    /// Provider records held, this node's own and other peers'.
+    pub provider_records: usize,
     /// DHT queries started by this node.
     pub queries_started: u64,
     /// DHT queries of this node still running (its own lookups, puts,

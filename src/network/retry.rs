@@ -64,6 +64,25 @@ impl Retries {
         !self.targets.is_empty()
     }
 
+    /// The targets given by host name (`/dns/...`).
+    pub fn named_targets(&self) -> Vec<Target> {
+        self.targets
+            .iter()
+            .map(|(t, _)| t)
+            .filter(|t| {
+                t.addr.iter().any(|p| {
+                    matches!(
+                        p,
+                        libp2p::multiaddr::Protocol::Dns(_)
+                            | libp2p::multiaddr::Protocol::Dns4(_)
+                            | libp2p::multiaddr::Protocol::Dns6(_)
+                    )
+                })
+            })
+            .cloned()
+            .collect()
+    }
+
     /// Drops the targets `is_own` says are this node's own address;
     /// returns them.
     pub fn drop_where(&mut self, mut is_own: impl FnMut(&Target) -> bool) -> Vec<Target> {

@@ -36,6 +36,7 @@ fn body(body: &Body) -> Value {
             "stored_locally": true,
             "version": p.version.0,
             "replicated": p.replicated,
+            "replicated_to": strings(&p.replicated_to),
             "refused": p.refused.iter().map(|r| json!({
                 "peer": r.peer.to_string(), "reason": r.reason,
             })).collect::<Vec<_>>(),
@@ -88,6 +89,7 @@ fn body(body: &Body) -> Value {
             "routing_table": s.routing_table,
             "records": s.records,
             "provided": s.provided,
+            "provider_records": s.provider_records,
             "queries_started": s.queries_started,
             "queries_active": s.queries_active,
             "requests_served": s.requests_served,

@@ -45,6 +45,7 @@ fn put(replicated: usize, quorum_met: bool) -> Reply {
         key: RecordKey::new(&"k"),
         version: Version(1),
         replicated,
+        replicated_to: Vec::new(),
         refused: Vec::new(),
         unreachable: 0,
         wanted: 1,

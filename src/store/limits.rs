@@ -18,6 +18,15 @@ pub enum Refusal {
         /// The limit in bytes.
         limit: usize,
     },
+    /// A whole message (record and framing) is over the size limit: it
+    /// was not even decoded.
+    #[error("the message is {size} bytes; the limit is {limit}")]
+    MessageTooLarge {
+        /// The message's size in bytes.
+        size: usize,
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// The key is over the length limit.
     #[error("the key is {size} bytes; the limit is {limit}")]
     KeyTooLong {
@@ -51,7 +60,9 @@ impl Refusal {
     /// to this node's user (never to peers).
     pub fn flag(&self) -> Option<&'static str> {
         match self {
-            Refusal::ValueTooLarge { .. } => Some("--max-value-size"),
+            Refusal::ValueTooLarge { .. } | Refusal::MessageTooLarge { .. } => {
+                Some("--max-value-size")
+            }
             Refusal::KeyTooLong { .. } => Some("--max-key-size"),
             Refusal::Full { .. } => Some("--max-records"),
             Refusal::ProvidersFull { .. } => Some("--max-provider-keys"),
@@ -63,6 +74,7 @@ impl Refusal {
     pub fn label(&self) -> &'static str {
         match self {
             Refusal::ValueTooLarge { .. } => "value_too_large",
+            Refusal::MessageTooLarge { .. } => "message_too_large",
             Refusal::KeyTooLong { .. } => "key_too_long",
             Refusal::Full { .. } => "store_full",
             Refusal::ProvidersFull { .. } => "providers_full",

@@ -378,6 +378,16 @@ impl Store {
             .collect()
     }
 
+    /// How many live provider records are held (all providers, all keys).
+    pub fn provider_record_count(&self) -> usize {
+        let now = Instant::now();
+        self.providers
+            .values()
+            .flatten()
+            .filter(|p| !p.is_expired(now))
+            .count()
+    }
+
     /// How many keys this node provides.
     pub fn provided_count(&self) -> usize {
         self.provided_keys().len()

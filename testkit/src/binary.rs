@@ -41,9 +41,13 @@ impl Binary {
         Binary(Cow::Owned(path.to_string_lossy().into_owned()))
     }
 
-    /// Its path.
-    pub fn path(&self) -> &Path {
-        Path::new(self.0.as_ref())
+    /// Its path; `P2PNODE_TEST_BINARY` overrides it, to run a test against
+    /// another build (say, the previous release, to see a test fail there).
+    pub fn path(&self) -> PathBuf {
+        match std::env::var_os("P2PNODE_TEST_BINARY") {
+            Some(p) if !p.is_empty() => PathBuf::from(p),
+            _ => PathBuf::from(self.0.as_ref()),
+        }
     }
 
     /// A command for it with the test environment: no `P2P_REMOTE_HOST`
@@ -110,10 +114,15 @@ impl Binary {
         for (k, v) in &opts.env {
             cmd.env(k, v);
         }
-        cmd.stderr(if opts.quiet {
-            Stdio::null()
-        } else {
-            Stdio::inherit()
+        cmd.stderr(match (&opts.log_file, opts.quiet) {
+            (Some(path), _) => Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)?,
+            ),
+            (None, true) => Stdio::null(),
+            (None, false) => Stdio::inherit(),
         });
         Ok(NodeProc {
             proc: LineProc::spawn(format!("p2pnode {}", data_dir.display()), cmd)?,
@@ -151,6 +160,9 @@ pub struct Opts {
     pub listen: Vec<String>,
     /// Send the node's logs nowhere instead of the test's stderr.
     pub quiet: bool,
+    /// Write the node's logs to this file (appended), for tests that read
+    /// what a node logged.
+    pub log_file: Option<PathBuf>,
 }
 
 impl Opts {
@@ -187,6 +199,16 @@ impl Opts {
         self.quiet = true;
         self
     }
+    /// Logs appended to `path` (read them with [`read_log`]).
+    pub fn log_to(mut self, path: &Path) -> Self {
+        self.log_file = Some(path.to_path_buf());
+        self
+    }
+}
+
+/// What a node started with [`Opts::log_to`] has logged so far.
+pub fn read_log(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
 }
 
 /// One p2pnode process.

@@ -31,12 +31,12 @@ pub mod process;
 pub mod rng;
 pub mod wait;
 
-pub use binary::{Binary, NodeProc, Opts};
+pub use binary::{Binary, NodeProc, Opts, read_log};
 pub use inproc::{Net, NodeExt, init_logs, spawn_node, spawn_nodes, spawn_nodes_with};
 pub use nix::sys::signal::Signal;
 pub use process::{Finished, LineProc, run_bounded};
 pub use rng::Rng;
-pub use wait::{Ask, Wait, eventually, eventually_async, throughout};
+pub use wait::{Ask, Wait, eventually, eventually_async, holding_until, throughout};
 
 /// How long a network may take to settle (routing tables filled).
 pub const SETTLE: std::time::Duration = std::time::Duration::from_secs(60);

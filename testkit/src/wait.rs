@@ -154,6 +154,28 @@ where
     }
 }
 
+/// Runs `check` every `pace` until it returns true (the event awaited),
+/// failing after `timeout`; `check` asserts what must hold meanwhile, so an
+/// invariant is checked over the whole span of the wait.
+pub fn holding_until(
+    what: &str,
+    timeout: Duration,
+    pace: Duration,
+    mut check: impl FnMut() -> bool,
+) {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if check() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not seen within {timeout:?}"
+        );
+        std::thread::sleep(pace);
+    }
+}
+
 /// A process that answers command lines (a p2pnode, a reference peer): what
 /// a test can poll until an answer satisfies it.
 pub trait Ask {

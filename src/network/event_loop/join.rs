@@ -79,17 +79,33 @@ impl Join {
         self.mode
     }
 
-    /// Drops bootstrap targets that are this node's own listen addresses.
-    pub fn drop_own_addresses(&mut self, listening: &[Multiaddr]) {
-        for t in self
-            .retries
-            .drop_where(|t| is_own_address(&t.addr, listening))
-        {
+    /// Drops bootstrap targets that are this node's own listen addresses:
+    /// given as such, or a host name that `resolved` maps to one (e.g. a
+    /// shared `P2P_REMOTE_HOST=n1,n2,n3` in every container).
+    pub fn drop_own_addresses(
+        &mut self,
+        listening: &[Multiaddr],
+        resolved: &[(Target, Vec<Multiaddr>)],
+    ) {
+        let own = |t: &Target| {
+            is_own_address(&t.addr, listening)
+                || resolved
+                    .iter()
+                    .filter(|(r, _)| r == t)
+                    .flat_map(|(_, addrs)| addrs)
+                    .any(|a| is_own_address(a, listening))
+        };
+        for t in self.retries.drop_where(own) {
             warn!(address = %t, "this node is in its own bootstrap list; ignoring that entry");
         }
         if !self.retries.has_targets() && self.saved.is_empty() {
             self.mode = "create";
         }
+    }
+
+    /// The bootstrap targets given by host name, to resolve at start.
+    pub fn named_targets(&self) -> Vec<Target> {
+        self.retries.named_targets()
     }
 
     fn nothing_to_join(&self) -> bool {

@@ -15,6 +15,7 @@ mod commands;
 mod get;
 mod jobs;
 mod join;
+mod listen;
 mod providers;
 mod put;
 mod query;
@@ -146,8 +147,10 @@ impl EventLoop {
         announce: &[Multiaddr],
         timeout: Duration,
     ) -> Result<Vec<Multiaddr>, StartError> {
-        swarm::listen(self, addrs, announce, timeout).await?;
-        self.join.drop_own_addresses(&self.listening);
+        listen::listen(self, addrs, announce, timeout).await?;
+        let named = self.join.named_targets();
+        let resolved = listen::resolve(&named).await;
+        self.join.drop_own_addresses(&self.listening, &resolved);
         Ok(self.listen_addrs())
     }
 
@@ -263,6 +266,7 @@ impl EventLoop {
         s.routing_table = self.routing.len();
         s.records = self.store.record_count();
         s.provided = self.store.provided_count();
+        s.provider_records = self.store.provider_record_count();
         s.queries_active = self.queries.len();
         s.unflushed = self.store.unflushed();
         s.uptime_secs = self.started.elapsed().as_secs();

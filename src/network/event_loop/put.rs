@@ -61,6 +61,7 @@ pub(super) struct PutQuery {
     pub record: Record,
     pub quorum: Quorum,
     pub replicated: usize,
+    pub replicated_to: Vec<PeerId>,
     pub refused: Vec<Refused>,
     pub unreachable: usize,
     /// How many peers the store phase was sent to (the live closest).
@@ -98,6 +99,7 @@ impl PutQuery {
         match &m.refused {
             None if echoed => {
                 self.replicated += 1;
+                self.replicated_to.push(*peer);
                 None
             }
             refused => {
@@ -176,6 +178,7 @@ impl EventLoop {
                 record,
                 quorum,
                 replicated: 0,
+                replicated_to: Vec::new(),
                 refused: Vec::new(),
                 unreachable: 0,
                 wanted: 0,
@@ -195,6 +198,7 @@ impl EventLoop {
             key: p.record.key.clone(),
             version: p.record.version,
             replicated: p.replicated,
+            replicated_to: p.replicated_to,
             refused: p.refused,
             unreachable: p.unreachable,
             quorum: p.quorum,

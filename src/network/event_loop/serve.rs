@@ -57,6 +57,13 @@ impl EventLoop {
     /// A peer's request.
     pub(super) fn on_request(&mut self, peer: PeerId, request: Message, channel: Channel) {
         self.stats.requests_served += 1;
+        if let Some(size) = request.oversized_len() {
+            // Too large to decode: refused (with the limit as the reason).
+            let limit = crate::network::behaviour::max_message(&self.settings.limits);
+            let why = Refusal::MessageTooLarge { size, limit };
+            self.refuse(peer, &RecordKey::new(&""), why, channel);
+            return;
+        }
         self.peer_asked(&peer);
         let key = request.key.clone();
         let response = match request.kind() {

@@ -2,86 +2,25 @@
 //! (which tells who serves the DHT and where to reach them), ping, the
 //! Kademlia protocol's requests and responses, and dial outcomes.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use futures::{FutureExt, StreamExt};
 use libp2p::core::ConnectedPoint;
-use libp2p::request_response::{self, InboundFailure, Message as RrMessage, OutboundFailure};
+use libp2p::request_response::{self, Message as RrMessage, OutboundFailure};
 use libp2p::swarm::{DialError, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, identify, ping};
 use tracing::{debug, info, trace, warn};
 
 use super::{EventLoop, error_chain};
-use crate::dht::RecordKey;
 use crate::dht::routing::Inserted;
-use crate::error::{Error, StartError};
+use crate::error::Error;
 use crate::network::address::{strip_p2p, usable};
 use crate::network::behaviour::{BehaviourEvent, speaks_kad};
-use crate::store::Refusal;
 
 /// How many failed requests in a row make a peer leave the routing table
 /// (a failed dial makes it leave at once).
 const MAX_FAILURES: u32 = 3;
 
-/// Listens on `addrs`, announces `announce`, and returns once every
-/// listener has reported its addresses.
-pub(super) async fn listen(
-    lp: &mut EventLoop,
-    addrs: &[Multiaddr],
-    announce: &[Multiaddr],
-    timeout: Duration,
-) -> Result<(), StartError> {
-    for addr in addrs {
-        let id = lp.swarm.listen_on(addr.clone()).map_err(|e| {
-            let mut reason = error_chain(&e).trim_start_matches([':', ' ']).to_string();
-            if reason.contains("in use") {
-                reason.push_str(" (another node on this port? pick one with --port or --listen)");
-            }
-            StartError::Listen {
-                addr: addr.to_string(),
-                reason,
-            }
-        })?;
-        lp.pending_listen.insert(id);
-    }
-    for addr in announce {
-        lp.swarm.add_external_address(addr.clone());
-    }
-    let deadline = tokio::time::Instant::now() + timeout;
-    while !lp.pending_listen.is_empty() {
-        let event = tokio::time::timeout_at(deadline, lp.swarm.select_next_some())
-            .await
-            .map_err(|_| StartError::Setup("listeners did not start in time".into()))?;
-        lp.listen_event(event)?;
-    }
-    // A 0.0.0.0 listener reports one address per interface, together:
-    // take every one already reported.
-    while let Some(event) = lp.swarm.next().now_or_never().flatten() {
-        lp.listen_event(event)?;
-    }
-    Ok(())
-}
-
 impl EventLoop {
-    fn listen_event(&mut self, event: SwarmEvent<BehaviourEvent>) -> Result<(), StartError> {
-        match event {
-            SwarmEvent::ListenerClosed {
-                listener_id,
-                reason: Err(e),
-                addresses,
-            } if self.pending_listen.contains(&listener_id) => Err(StartError::Listen {
-                addr: addresses
-                    .first()
-                    .map_or_else(|| "?".to_string(), ToString::to_string),
-                reason: e.to_string(),
-            }),
-            event => {
-                self.handle_event(event);
-                Ok(())
-            }
-        }
-    }
-
     pub(super) fn handle_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
         if let Some(m) = &self.metrics {
             m.record(&event);
@@ -101,14 +40,14 @@ impl EventLoop {
                 info!(%address, "listening");
                 self.pending_listen.remove(&listener_id);
                 if !self.listening.contains(&address) {
-                    self.listening.push(address.clone());
+                    self.listening.push(address);
                 }
-                // A concrete interface address (never 0.0.0.0): others may dial it.
-                self.swarm.add_external_address(address);
+                self.update_external();
             }
             SwarmEvent::ExpiredListenAddr { address, .. } => {
                 self.listening.retain(|a| *a != address);
                 self.swarm.remove_external_address(&address);
+                self.update_external();
             }
             SwarmEvent::ListenerError { error, .. } => {
                 warn!(error = %error_chain(&error), "listener error");
@@ -276,38 +215,25 @@ impl EventLoop {
                 self.on_failure(request_id, peer, &error);
             }
             request_response::Event::InboundFailure { peer, error, .. } => {
-                let text = error_chain(&error);
-                if let InboundFailure::Io(_) = &error
-                    && text.contains("over the limit")
-                {
-                    let limit = self.settings.limits.max_value_bytes;
-                    let why = Refusal::ValueTooLarge {
-                        size: limit + 1,
-                        limit,
-                    };
-                    self.note_refusal(peer, &RecordKey::new(&"?"), &why);
-                    debug!(%peer, error = %text, "refused an oversized DHT message");
-                } else {
-                    trace!(%peer, error = %text, "inbound DHT request failed");
-                }
+                trace!(%peer, error = %error_chain(&error), "inbound DHT request failed");
             }
             request_response::Event::ResponseSent { .. } => {}
         }
     }
 }
 
-/// A failed dial, in one line a person can act on.
+/// A failed dial, in one line a person can act on (the full chain goes to
+/// the log at debug level).
 fn dial_error(error: &DialError) -> String {
     match error {
         DialError::Transport(errors) => {
             let parts: Vec<String> = errors
                 .iter()
                 .map(|(addr, e)| {
-                    format!(
-                        "{}: {}",
-                        strip_p2p(addr.clone()),
-                        short_transport_error(&error_chain(e))
-                    )
+                    let addr = strip_p2p(addr.clone());
+                    let chain = error_chain(e);
+                    debug!(%addr, error = %chain, "dial failed");
+                    format!("{addr}: {}", transport_reason(&addr, &chain))
                 })
                 .collect();
             parts.join("; ")
@@ -321,20 +247,72 @@ fn dial_error(error: &DialError) -> String {
     }
 }
 
-/// The useful end of a transport error chain ("connection refused").
-fn short_transport_error(chain: &str) -> String {
-    for needle in [
-        "Connection refused",
-        "connection refused",
-        "timed out",
-        "No route to host",
-        "Network is unreachable",
-        "failed to lookup address",
-        "no record found",
+/// The reason a transport gave for a failed dial, in a few words.
+pub(crate) fn transport_reason(addr: &Multiaddr, chain: &str) -> String {
+    use libp2p::multiaddr::Protocol;
+    let lower = chain.to_lowercase();
+    for (needle, reason) in [
+        ("connection refused", "connection refused"),
+        ("timed out", "timed out"),
+        ("no route to host", "no route to host"),
+        ("network is unreachable", "network unreachable"),
+        ("connection reset", "connection reset"),
     ] {
-        if chain.contains(needle) {
-            return needle.to_lowercase();
+        if lower.contains(needle) {
+            return reason.to_string();
         }
     }
-    chain.to_string()
+    let host = addr.iter().find_map(|p| match p {
+        Protocol::Dns(h) | Protocol::Dns4(h) | Protocol::Dns6(h) => Some(h.to_string()),
+        _ => None,
+    });
+    if let Some(host) = host {
+        return format!("cannot resolve host \"{host}\"");
+    }
+    lower
+        .rsplit(": ")
+        .find(|part| !part.trim().is_empty())
+        .unwrap_or(&lower)
+        .trim()
+        .trim_start_matches("- ")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a(s: &str) -> Multiaddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn dial_failures_read_as_one_short_reason() {
+        let tcp = a("/ip4/127.0.0.1/tcp/34999");
+        assert_eq!(
+            transport_reason(
+                &tcp,
+                "Failed to negotiate transport protocol(s): [(/ip4/127.0.0.1/tcp/34999: : Connection refused (os error 111))]"
+            ),
+            "connection refused"
+        );
+        let dns = a("/dns/nodex/tcp/4001");
+        let r = transport_reason(
+            &dns,
+            ": Multiple dial errors occurred:  - no connections available",
+        );
+        assert_eq!(r, "cannot resolve host \"nodex\"");
+        let r = transport_reason(
+            &dns,
+            "proto error: no record found for Query { name: Name(\"nodex.\"), query_type: AAAA }",
+        );
+        assert!(
+            !r.contains('\n') && r.starts_with("cannot resolve host"),
+            "{r}"
+        );
+        assert_eq!(
+            transport_reason(&tcp, "a: b: the handshake failed"),
+            "the handshake failed"
+        );
+    }
 }
