@@ -79,9 +79,10 @@ impl Node {
             limits: config.limits,
         };
         let mut event_loop = EventLoop::new(swarm, rx, settings, store, config.bootstrap.clone());
+        let served = crate::metrics::Commands::default();
         let mut metrics_addr = None;
         if let Some(addr) = config.metrics {
-            let recorder = crate::metrics::start(addr).await?;
+            let recorder = crate::metrics::start(addr, &served).await?;
             metrics_addr = Some(recorder.addr());
             event_loop.set_metrics(recorder);
         }
@@ -104,7 +105,7 @@ impl Node {
         }
         let task = tokio::spawn(event_loop.run().instrument(span));
         Ok(Node {
-            client: Client::new(tx),
+            client: Client::new(tx, client::Shared { served, config }),
             peer_id,
             listen_addrs,
             mode,

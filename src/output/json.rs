@@ -107,6 +107,7 @@ fn body(body: &Body) -> Value {
             "quoting": QUOTING,
         }),
         Body::Quit => json!({}),
+        other => super::ops::json(other),
     }
 }
 

@@ -92,6 +92,12 @@ impl Join {
         }
     }
 
+    /// How many peers the node joins through: bootstrap peers and peers
+    /// saved at its last run.
+    pub fn targets(&self) -> usize {
+        self.retries.count() + self.saved.len()
+    }
+
     fn nothing_to_join(&self) -> bool {
         !self.retries.has_targets() && self.saved.is_empty()
     }
