@@ -5,9 +5,12 @@ pub mod address;
 // The derive macro generates an event enum without docs; its variants mirror the fields.
 #[allow(missing_docs)]
 pub mod behaviour;
+pub mod cause;
 pub mod client;
 mod event_loop;
 mod peers;
+pub mod pnet_check;
+mod ratelimit;
 pub mod reports;
 mod retry;
 pub mod transport;

@@ -203,6 +203,15 @@ impl EventLoop {
         }
     }
 
+    /// A dial reached another node with this node's peer ID: not a peer to
+    /// join through (the caller has warned).
+    pub(super) fn join_drop_clash(&mut self, id: ConnectionId) {
+        self.join.retries.drop_dial(id);
+        if self.join.retries.all_failed() && self.join.saved_dials.is_empty() {
+            self.settle_join();
+        }
+    }
+
     /// A peer left the routing table; if it was the last, the node is cut
     /// off: its copies may be outdated, and it dials its way back.
     pub(super) fn routing_lost_peer(&mut self) {

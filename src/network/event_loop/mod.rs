@@ -12,6 +12,7 @@
 //! (timers).
 
 mod commands;
+mod connections;
 mod get;
 mod health;
 mod jobs;
@@ -92,6 +93,7 @@ pub struct EventLoop {
     listening: Vec<Multiaddr>,
     pending_dial: HashMap<ConnectionId, oneshot::Sender<Result<PeerId, Error>>>,
     metrics: Option<crate::metrics::Recorder>,
+    connection_failures: connections::Failures,
     /// Since when the node has had no peer (`None`: it has one).
     alone_since: Option<Instant>,
 }
@@ -123,13 +125,14 @@ impl EventLoop {
             acks: BTreeMap::new(),
             own_puts: put::OwnPuts::new(),
             failures: HashMap::new(),
-            serve_log: serve::RefusalLog::default(),
+            serve_log: serve::RefusalLog::new(serve::LOG_EVERY),
             stats: Stats::default(),
             started: Instant::now(),
             pending_listen: HashSet::new(),
             listening: Vec::new(),
             pending_dial: HashMap::new(),
             metrics: None,
+            connection_failures: connections::Failures::default(),
             alone_since: Some(Instant::now()),
         }
     }
@@ -206,6 +209,7 @@ impl EventLoop {
         self.queries_tick(now);
         self.jobs_tick(now);
         self.health_tick(now);
+        self.clashes_tick(now);
         self.store.retry_failed(now);
         if self.metrics.is_some() {
             let s = self.snapshot();

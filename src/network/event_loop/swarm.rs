@@ -7,14 +7,14 @@ use std::time::{Duration, Instant};
 use futures::{FutureExt, StreamExt};
 use libp2p::core::ConnectedPoint;
 use libp2p::request_response::{self, InboundFailure, Message as RrMessage, OutboundFailure};
-use libp2p::swarm::{DialError, SwarmEvent};
+use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, identify, ping};
 use tracing::{debug, info, trace, warn};
 
 use super::{EventLoop, error_chain};
 use crate::dht::RecordKey;
 use crate::dht::routing::Inserted;
-use crate::error::{Error, StartError};
+use crate::error::StartError;
 use crate::network::address::{strip_p2p, usable};
 use crate::network::behaviour::{BehaviourEvent, speaks_kad};
 use crate::store::Refusal;
@@ -155,29 +155,12 @@ impl EventLoop {
                 peer_id,
                 error,
             } => self.dial_failed(connection_id, peer_id, &error),
-            SwarmEvent::IncomingConnectionError { error, .. } => {
-                debug!(error = %error_chain(&error), "incoming connection failed");
-            }
+            SwarmEvent::IncomingConnectionError {
+                send_back_addr,
+                error,
+                ..
+            } => self.incoming_failed(send_back_addr, &error),
             other => trace!(event = ?other, "swarm event"),
-        }
-    }
-
-    fn dial_failed(
-        &mut self,
-        connection_id: libp2p::swarm::ConnectionId,
-        peer_id: Option<PeerId>,
-        error: &DialError,
-    ) {
-        let why = dial_error(error);
-        if let Some(reply) = self.pending_dial.remove(&connection_id) {
-            let _ = reply.send(Err(Error::Dial(why.clone())));
-        }
-        if let DialError::LocalPeerId { address } = error {
-            self.join_is_self(connection_id, address);
-            return;
-        }
-        if !self.join_failed(connection_id, &why) {
-            debug!(peer = ?peer_id, error = %why, "outgoing connection failed");
         }
     }
 
@@ -294,47 +277,4 @@ impl EventLoop {
             request_response::Event::ResponseSent { .. } => {}
         }
     }
-}
-
-/// A failed dial, in one line a person can act on.
-fn dial_error(error: &DialError) -> String {
-    match error {
-        DialError::Transport(errors) => {
-            let parts: Vec<String> = errors
-                .iter()
-                .map(|(addr, e)| {
-                    format!(
-                        "{}: {}",
-                        strip_p2p(addr.clone()),
-                        short_transport_error(&error_chain(e))
-                    )
-                })
-                .collect();
-            parts.join("; ")
-        }
-        DialError::LocalPeerId { address } => format!("{address} is this node itself"),
-        DialError::WrongPeerId { obtained, address } => {
-            format!("{address} is peer {obtained}, not the one asked for")
-        }
-        DialError::NoAddresses => "no known address for that peer".into(),
-        other => error_chain(other),
-    }
-}
-
-/// The useful end of a transport error chain ("connection refused").
-fn short_transport_error(chain: &str) -> String {
-    for needle in [
-        "Connection refused",
-        "connection refused",
-        "timed out",
-        "No route to host",
-        "Network is unreachable",
-        "failed to lookup address",
-        "no record found",
-    ] {
-        if chain.contains(needle) {
-            return needle.to_lowercase();
-        }
-    }
-    chain.to_string()
 }
