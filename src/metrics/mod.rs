@@ -75,6 +75,15 @@ struct BuildLabels {
     store_schema: String,
 }
 
+/// The causes of [`Recorder::request_failed`].
+pub const REQUEST_FAILURES: [&str; 5] = [
+    "dial_failure",
+    "timeout",
+    "connection_closed",
+    "unsupported_protocols",
+    "io",
+];
+
 /// Requests per query: 1 doubling to 512.
 fn request_buckets() -> impl Iterator<Item = f64> {
     exponential_buckets(1.0, 2.0, 10)
@@ -170,8 +179,23 @@ pub async fn start(addr: SocketAddr, commands: &Commands) -> Result<Recorder, St
         Family::<QueryLabels, Histogram>::new_with_constructor(
             || Histogram::new(request_buckets()),
         );
+    // Every series starts at zero, so `increase()` sees the first one.
     let connection_errors = Family::<ConnectionLabels, Counter>::default();
+    for direction in ["incoming", "outgoing"] {
+        for cause in crate::network::cause::Cause::ALL {
+            let _ = connection_errors.get_or_create(&ConnectionLabels {
+                direction,
+                cause: cause.label(),
+            });
+        }
+    }
     let request_failures = Family::<CauseLabels, Counter>::default();
+    for cause in REQUEST_FAILURES {
+        let _ = request_failures.get_or_create(&CauseLabels { cause });
+    }
+    for reason in crate::store::Refusal::LABELS {
+        let _ = refusals.get_or_create(&ReasonLabels { reason });
+    }
     let sub = registry.sub_registry_with_prefix(PREFIX);
     stats.register(sub);
     commands.register(sub);

@@ -35,6 +35,21 @@ pub enum Cause {
 }
 
 impl Cause {
+    /// Every cause, for metrics that start at zero.
+    pub const ALL: [Cause; 11] = [
+        Cause::SwarmKeyMismatch,
+        Cause::Refused,
+        Cause::Timeout,
+        Cause::Unreachable,
+        Cause::Dns,
+        Cause::SelfDial,
+        Cause::SamePeerId,
+        Cause::WrongPeerId,
+        Cause::Handshake,
+        Cause::Denied,
+        Cause::Other,
+    ];
+
     /// The metric label.
     pub fn label(self) -> &'static str {
         match self {

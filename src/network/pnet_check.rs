@@ -67,7 +67,10 @@ impl KeyMismatch {
 pub fn handshake_error(e: libp2p::pnet::PnetError) -> io::Error {
     match e {
         libp2p::pnet::PnetError::HandshakeError(io)
-            if io.kind() == io::ErrorKind::UnexpectedEof =>
+            if matches!(
+                io.kind(),
+                io::ErrorKind::UnexpectedEof | io::ErrorKind::ConnectionReset
+            ) =>
         {
             KeyMismatch::Closed.into_io()
         }
@@ -121,21 +124,43 @@ impl<S: AsyncRead + Unpin> AsyncRead for KeyCheck<S> {
     }
 }
 
+impl<S> KeyCheck<S> {
+    /// A write refused before the peer answered anything: the peer hung up
+    /// on our first bytes (its key check failed, or it has no pnet layer).
+    fn on_write<T>(&self, result: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        match result {
+            Poll::Ready(Err(e))
+                if self.seen == 0
+                    && matches!(
+                        e.kind(),
+                        io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+                    ) =>
+            {
+                Poll::Ready(Err(KeyMismatch::Closed.into_io()))
+            }
+            other => other,
+        }
+    }
+}
+
 impl<S: AsyncWrite + Unpin> AsyncWrite for KeyCheck<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let result = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.on_write(result)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
+        let result = Pin::new(&mut self.inner).poll_flush(cx);
+        self.on_write(result)
     }
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_close(cx)
+        let result = Pin::new(&mut self.inner).poll_close(cx);
+        self.on_write(result)
     }
 }
 

@@ -95,6 +95,12 @@ fn body(body: &Body) -> Value {
             "unflushed": s.unflushed,
             "uptime_secs": s.uptime_secs,
             "commands_served": s.commands_served,
+            "records_limit": s.records_limit,
+            "store_bytes": s.store_bytes,
+            "store_write_errors": s.store_write_errors,
+            "store_failing": s.store_failing,
+            "store_unknown_entries": s.store_unknown_entries,
+            "store_quarantined": s.store_quarantined,
             "metrics": s.metrics.map(|a| a.to_string()),
         }),
         Body::Help => json!({

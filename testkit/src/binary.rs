@@ -110,10 +110,10 @@ impl Binary {
         for (k, v) in &opts.env {
             cmd.env(k, v);
         }
-        cmd.stderr(if opts.quiet {
-            Stdio::null()
-        } else {
-            Stdio::inherit()
+        cmd.stderr(match (&opts.stderr_file, opts.quiet) {
+            (Some(path), _) => Stdio::from(std::fs::File::create(path)?),
+            (None, true) => Stdio::null(),
+            (None, false) => Stdio::inherit(),
         });
         Ok(NodeProc {
             proc: LineProc::spawn(format!("p2pnode {}", data_dir.display()), cmd)?,
@@ -151,6 +151,8 @@ pub struct Opts {
     pub listen: Vec<String>,
     /// Send the node's logs nowhere instead of the test's stderr.
     pub quiet: bool,
+    /// Write the node's logs (stderr) to this file instead.
+    pub stderr_file: Option<PathBuf>,
 }
 
 impl Opts {
@@ -185,6 +187,11 @@ impl Opts {
     /// Logs to nowhere.
     pub fn quiet(mut self) -> Self {
         self.quiet = true;
+        self
+    }
+    /// Logs (stderr) to the file at `path`, for a test to read.
+    pub fn stderr_to(mut self, path: &Path) -> Self {
+        self.stderr_file = Some(path.to_path_buf());
         self
     }
 }
