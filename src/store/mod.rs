@@ -33,9 +33,10 @@ use tracing::{info, warn};
 
 pub use self::backup::{BackedUp, Compacted};
 use self::codec::Clock;
+use self::disk::Disk;
 pub use self::disk::{DB_FILE, DiskEvent, SCHEMA};
-use self::disk::{Disk, Op};
 pub use self::limits::Refusal;
+use self::writing::DiskState;
 use crate::config::Limits;
 use crate::dht::record::{Arrival, arrival};
 use crate::dht::{ProviderRecord, Record, RecordKey};
@@ -80,19 +81,6 @@ pub struct LoadReport {
     pub unknown: usize,
     /// Entries over the current limits (left on disk, not loaded).
     pub over_limit: usize,
-}
-
-struct DiskState {
-    disk: Disk,
-    events: mpsc::UnboundedReceiver<DiskEvent>,
-    dirty_records: HashSet<RecordKey>,
-    dirty_providers: HashSet<RecordKey>,
-    extra: Vec<Op>,
-    in_flight: BTreeMap<u64, usize>,
-    failing: Option<String>,
-    write_errors: u64,
-    /// When a failed commit was last retried.
-    retried: Option<Instant>,
 }
 
 /// The node's record store; see the module docs.

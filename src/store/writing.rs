@@ -10,9 +10,28 @@ use libp2p::{Multiaddr, PeerId};
 use tracing::{info, warn};
 
 use super::codec::{self, Clock};
-use super::disk::{DiskEvent, Op, Table};
+use std::collections::BTreeMap;
+
+use tokio::sync::mpsc;
+
+use super::disk::{Disk, DiskEvent, Op, Table};
 use super::{Store, load};
 use crate::dht::RecordKey;
+
+/// The store's side of the database: what waits to be written, what is
+/// in flight, and whether commits fail.
+pub(super) struct DiskState {
+    pub(super) disk: Disk,
+    pub(super) events: mpsc::UnboundedReceiver<DiskEvent>,
+    pub(super) dirty_records: HashSet<RecordKey>,
+    pub(super) dirty_providers: HashSet<RecordKey>,
+    pub(super) extra: Vec<Op>,
+    pub(super) in_flight: BTreeMap<u64, usize>,
+    pub(super) failing: Option<String>,
+    pub(super) write_errors: u64,
+    /// When a failed commit was last retried.
+    pub(super) retried: Option<Instant>,
+}
 
 /// How often writes are tried again while the disk refuses them.
 const RETRY_EVERY: Duration = Duration::from_secs(1);
