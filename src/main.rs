@@ -97,14 +97,7 @@ async fn shutdown_signal() {
 async fn run_ctl(args: CtlArgs) -> ExitCode {
     let data_dir = args.data_dir.unwrap_or_else(default_data_dir);
     match control::request(&data_dir, &args.command, args.json, args.timeout).await {
-        Ok(response) => {
-            println!("{}", response.text);
-            if response.ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
-        }
+        Ok(response) => printed(&response),
         Err(e) => {
             if args.json {
                 println!(
@@ -152,14 +145,7 @@ async fn run_backup(args: BackupArgs) -> ExitCode {
     let request = ["backup".to_string(), dest.display().to_string()];
     let timeout = std::time::Duration::from_secs(600);
     match control::request(&data_dir, &request, false, timeout).await {
-        Ok(response) => {
-            println!("{}", response.text);
-            if response.ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
-        }
+        Ok(response) => printed(&response),
         Err(control::ControlError::NoNode { .. }) => {
             match p2pnode::store::backup::offline(&data_dir, &dest) {
                 Ok(done) => {
@@ -178,5 +164,15 @@ async fn run_backup(args: BackupArgs) -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// Prints a node's answer; exit code 0 when it succeeded, else 1.
+fn printed(response: &control::Response) -> ExitCode {
+    println!("{}", response.text);
+    if response.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }

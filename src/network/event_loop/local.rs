@@ -30,15 +30,18 @@ impl EventLoop {
     ) -> Result<bool, Error> {
         match error {
             None => Ok(answer),
-            Some(reason) => Err(Error::StoreWrite {
-                path: self
-                    .store
-                    .path()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default(),
-                reason,
-                replicated: 0,
-            }),
+            Some(reason) => Err(self.store_write_error(reason, 0)),
+        }
+    }
+
+    /// The error of a write that did not reach the disk (sent to
+    /// `replicated` peers nonetheless).
+    pub(super) fn store_write_error(&self, reason: String, replicated: usize) -> Error {
+        let path = self.store.path().map(|p| p.display().to_string());
+        Error::StoreWrite {
+            path: path.unwrap_or_default(),
+            reason,
+            replicated,
         }
     }
 }
