@@ -16,6 +16,9 @@
 # ---------------------------------------------------------------- builder ---
 ARG RUST_IMAGE=rust:1-bookworm
 FROM ${RUST_IMAGE} AS builder
+# The git commit for `--version` (.git is not copied in):
+# docker build --build-arg P2PNODE_COMMIT=$(git rev-parse --short=12 HEAD) .
+ARG P2PNODE_COMMIT=unknown
 WORKDIR /src
 # The whole source tree minus what .dockerignore leaves out (target/, .git).
 COPY . .
@@ -25,7 +28,7 @@ COPY . .
 # both). --locked: build exactly the dependency versions in Cargo.lock.
 RUN set -eux; \
     target="$(rustc -vV | sed -n 's/^host: //p')"; \
-    RUSTFLAGS="-C target-feature=+crt-static" \
+    RUSTFLAGS="-C target-feature=+crt-static" P2PNODE_COMMIT="$P2PNODE_COMMIT" \
         cargo build --release --locked --target "$target"; \
     mkdir -p /out/rootfs/data; \
     chmod 0700 /out/rootfs/data; \
@@ -57,11 +60,12 @@ ENV P2PNODE_DATA_DIR=/data
 VOLUME ["/data"]
 # libp2p over TCP and over QUIC (UDP), both on port 4001.
 EXPOSE 4001/tcp 4001/udp
-# Healthy means the node itself answered on its control socket: `ctl id`
-# goes through the node's event loop, so a wedged node turns unhealthy, not
-# merely a dead process. Exec form: there is no shell in this image.
+# Healthy means the node can do its job (`ctl health`): its event loop
+# answers within 2 s, it has a peer when it has peers to join through (after
+# --health-grace, 60 s; a wrong swarm key shows here), and its record store
+# takes writes (a full disk shows here). Exec form: no shell in this image.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 \
-    CMD ["/usr/local/bin/p2pnode", "ctl", "--timeout", "4s", "id"]
+    CMD ["/usr/local/bin/p2pnode", "ctl", "--timeout", "4s", "health"]
 # `docker run p2pnode` runs a node: it creates a new network, or joins one
 # when P2P_REMOTE_HOST (or --bootstrap) names a peer, e.g.
 # `docker run -e P2P_REMOTE_HOST=node1 p2pnode`. Arguments after the image

@@ -15,6 +15,7 @@ use crate::config::{
     Config, ConfigError, Limits, MAX_ANNOUNCE, REPUBLISH_MARGIN, ReplMode, Timings,
     default_data_dir, is_quic, listen_on_port,
 };
+use crate::logging::LogFormat;
 use crate::output::Format;
 
 const EXAMPLES: &str = "\
@@ -27,7 +28,7 @@ Examples:
 
 /// The `p2pnode` command line.
 #[derive(Debug, Parser)]
-#[command(name = "p2pnode", version, about, after_help = crate::command::cli_after_help(EXAMPLES))]
+#[command(name = "p2pnode", version = crate::version::long(), about, after_help = crate::command::cli_after_help(EXAMPLES))]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     /// A subcommand; without one, p2pnode runs a node.
@@ -43,6 +44,35 @@ pub struct Cli {
 pub enum Sub {
     /// Send one command to the node running on this data directory and print its reply.
     Ctl(CtlArgs),
+    /// Private networks' pre-shared keys.
+    #[command(subcommand)]
+    SwarmKey(SwarmKeySub),
+    /// Write a consistent copy of a node's record store and identity key
+    /// into a new directory: through the running node when one answers on
+    /// the data directory, else from the files (the node is stopped).
+    Backup(BackupArgs),
+}
+
+/// `p2pnode swarm-key ...`.
+#[derive(Debug, Subcommand)]
+pub enum SwarmKeySub {
+    /// Make a new random key in the swarm.key format of go-libp2p/IPFS.
+    Generate {
+        /// Write it to this new file (owner-only; never overwritten)
+        /// instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+/// Options of `p2pnode backup`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The node's data directory.
+    #[arg(long, env = "P2PNODE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// A new (or empty) directory for the copy; it becomes a data directory.
+    pub dest: PathBuf,
 }
 
 /// Options of `p2pnode ctl`.
@@ -142,9 +172,20 @@ pub struct NodeArgs {
     /// go-libp2p/IPFS). Only TCP is used then: QUIC cannot carry pnet.
     #[arg(long, env = "P2PNODE_SWARM_KEY")]
     pub swarm_key: Option<PathBuf>,
+    /// Refuse to start without a swarm key: a missing key variable must not
+    /// turn a private node into an open one.
+    #[arg(long, env = "P2PNODE_REQUIRE_PRIVATE")]
+    pub require_private: bool,
     /// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9100).
     #[arg(long, env = "P2PNODE_METRICS")]
     pub metrics: Option<SocketAddr>,
+    /// How long a node with bootstrap or saved peers may be without any
+    /// peer before `health` fails.
+    #[arg(long, default_value = "60s", env = "P2PNODE_HEALTH_GRACE", value_parser = humantime::parse_duration)]
+    pub health_grace: Duration,
+    /// How log lines on stderr look: text, or one JSON object per line.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "P2PNODE_LOG_FORMAT")]
+    pub log_format: LogFormat,
 }
 
 impl NodeArgs {
@@ -178,6 +219,9 @@ impl NodeArgs {
             });
         }
         let private = self.swarm_key.is_some();
+        if self.require_private && !private {
+            return Err(ConfigError::PrivateRequired);
+        }
         let port = self.port.unwrap_or(DEFAULT_PORT);
         let listen = match (self.listen.is_empty(), private) {
             (true, false) => listen_on_port(port),
@@ -253,6 +297,9 @@ impl NodeArgs {
                 Some(true) => ReplMode::Off,
                 Some(false) => ReplMode::On,
             },
+            health_grace: self.health_grace,
+            require_private: self.require_private,
+            log_format: self.log_format,
         })
     }
 }

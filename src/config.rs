@@ -107,7 +107,17 @@ pub struct Config {
     pub format: Format,
     /// Whether commands are read from stdin.
     pub repl: ReplMode,
+    /// How long a node with peers to join through may be without any
+    /// before `health` fails.
+    pub health_grace: Duration,
+    /// Refuse to start without a swarm key (`--require-private`).
+    pub require_private: bool,
+    /// How log lines look.
+    pub log_format: crate::logging::LogFormat,
 }
+
+/// The default of `--health-grace`.
+pub const DEFAULT_HEALTH_GRACE: Duration = Duration::from_secs(60);
 
 impl Config {
     /// A node on 127.0.0.1 with an ephemeral TCP port, for tests and
@@ -131,6 +141,9 @@ impl Config {
             control_socket: false,
             format: Format::Human,
             repl: ReplMode::Off,
+            health_grace: DEFAULT_HEALTH_GRACE,
+            require_private: false,
+            log_format: crate::logging::LogFormat::Text,
         }
     }
 
@@ -200,6 +213,11 @@ pub enum ConfigError {
         /// How many were given.
         given: usize,
     },
+    /// `--require-private` without a swarm key: refuse to start as an open node.
+    #[error(
+        "--require-private: no swarm key given (--swarm-key or P2PNODE_SWARM_KEY); refusing to start as an open node"
+    )]
+    PrivateRequired,
 }
 
 /// The most `--announce` addresses: libp2p's identify carries at most 20

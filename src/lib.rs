@@ -24,11 +24,15 @@
 //! - [`output`]: the [`output::Reply`] (success decided once), rendered as
 //!   friendly text or one JSON object a line.
 //! - [`metrics`]: Prometheus metrics served on `--metrics ADDR`.
+//! - [`swarm_key`]: private networks' pre-shared keys (`p2pnode swarm-key generate`).
 //! - [`control`]: the local control socket used by `p2pnode ctl`.
 //! - [`terminal`]: stdin and stdout for the command loop; on a terminal, line
 //!   editing, history, and logs printed above the prompt.
+//! - [`health`]: the `health` checks (event loop, peers, store) and their verdict.
+//! - [`logging`]: log output (text or JSON lines) and the level changed at run time.
 //! - [`node`]: running a node as the binary does (control socket, banner,
 //!   command loop, shutdown), for the thin `main.rs`.
+//! - [`version`]: version, git commit and store schema of this build.
 //! - [`error`]: the library's error types.
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
@@ -40,15 +44,19 @@ pub mod config;
 pub mod control;
 pub mod dht;
 pub mod error;
+pub mod health;
 pub mod identity;
 pub mod keys;
+pub mod logging;
 pub mod metrics;
 pub mod network;
 pub mod node;
 pub mod output;
 pub mod repl;
 pub mod store;
+pub mod swarm_key;
 pub mod terminal;
+pub mod version;
 
 pub use config::Config;
 pub use error::Error;

@@ -7,27 +7,23 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use p2pnode::cli::{Cli, CtlArgs, Sub};
+use p2pnode::cli::{BackupArgs, Cli, CtlArgs, Sub, SwarmKeySub};
 use p2pnode::config::default_data_dir;
-use p2pnode::terminal::log::LogWriter;
+use p2pnode::logging::LogFormat;
 use p2pnode::{Config, control, node};
 use tracing::info;
-use tracing_subscriber::EnvFilter;
 
 /// Logs on a terminal when `RUST_LOG` is unset: p2pnode's own news (joined,
 /// lost peers, refused records) and any library's errors, not the libraries'
 /// routine warnings.
 const TERMINAL_LOG: &str = "p2pnode=info,error";
 
-/// The line editor's own logs, never shown.
-const QUIET_EDITOR: &str = "rustyline=off";
-
 /// Logs elsewhere (files, `docker logs`, journald) when `RUST_LOG` is unset.
 const DEFAULT_LOG: &str = "info";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    init_logging(cli.node.log_format);
     // One swarm, one event loop: a single-threaded runtime is all a node
     // needs, and it keeps memory and context switches down.
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -42,6 +38,8 @@ fn main() -> ExitCode {
     };
     let code = match cli.command {
         Some(Sub::Ctl(args)) => runtime.block_on(run_ctl(args)),
+        Some(Sub::SwarmKey(SwarmKeySub::Generate { output })) => generate_swarm_key(output),
+        Some(Sub::Backup(args)) => runtime.block_on(run_backup(args)),
         None => match cli.node.into_config() {
             Ok(config) => run_node(&runtime, config),
             Err(e) => {
@@ -55,24 +53,15 @@ fn main() -> ExitCode {
     code
 }
 
-fn init_logging() {
+fn init_logging(format: LogFormat) {
     let on_terminal = std::io::stderr().is_terminal();
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| {
-            EnvFilter::new(if on_terminal {
-                TERMINAL_LOG
-            } else {
-                DEFAULT_LOG
-            })
-        })
-        // The line editor logs each key and poll: printed above its own
-        // prompt, each line would cause the next.
-        .add_directive(QUIET_EDITOR.parse().expect("a valid literal directive"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(LogWriter)
-        .with_ansi(on_terminal)
-        .init();
+    let default = if on_terminal {
+        TERMINAL_LOG
+    } else {
+        DEFAULT_LOG
+    };
+    // Colours only for people: never inside JSON lines or log files.
+    p2pnode::logging::init(format, default, on_terminal && format == LogFormat::Text);
 }
 
 fn run_node(runtime: &tokio::runtime::Runtime, config: Config) -> ExitCode {
@@ -108,14 +97,7 @@ async fn shutdown_signal() {
 async fn run_ctl(args: CtlArgs) -> ExitCode {
     let data_dir = args.data_dir.unwrap_or_else(default_data_dir);
     match control::request(&data_dir, &args.command, args.json, args.timeout).await {
-        Ok(response) => {
-            println!("{}", response.text);
-            if response.ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
-        }
+        Ok(response) => printed(&response),
         Err(e) => {
             if args.json {
                 println!(
@@ -126,5 +108,71 @@ async fn run_ctl(args: CtlArgs) -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// `p2pnode swarm-key generate [--output FILE]`: the key on stdout, or in a
+/// new owner-only file (its fingerprint on stderr, to compare between
+/// machines without showing the key).
+fn generate_swarm_key(output: Option<std::path::PathBuf>) -> ExitCode {
+    let key = p2pnode::swarm_key::generate();
+    let Some(path) = output else {
+        print!("{}", key.to_key_file());
+        return ExitCode::SUCCESS;
+    };
+    match p2pnode::swarm_key::write_new(&path, key) {
+        Ok(()) => {
+            eprintln!(
+                "wrote {} (fingerprint {}); every node of the network needs this file, readable by the user it runs as",
+                path.display(),
+                key.fingerprint()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `p2pnode backup [--data-dir DIR] DEST`: through the running node (a
+/// consistent snapshot while it serves), or from the files when no node
+/// runs on the data directory.
+async fn run_backup(args: BackupArgs) -> ExitCode {
+    let data_dir = args.data_dir.unwrap_or_else(default_data_dir);
+    let dest = std::path::absolute(&args.dest).unwrap_or(args.dest);
+    let request = ["backup".to_string(), dest.display().to_string()];
+    let timeout = std::time::Duration::from_secs(600);
+    match control::request(&data_dir, &request, false, timeout).await {
+        Ok(response) => printed(&response),
+        Err(control::ControlError::NoNode { .. }) => {
+            match p2pnode::store::backup::offline(&data_dir, &dest) {
+                Ok(done) => {
+                    let body = p2pnode::output::Body::Backup(done);
+                    let reply = p2pnode::output::Reply::new("backup", None, Ok(body));
+                    println!("{}", reply.render(p2pnode::output::Format::Human));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Prints a node's answer; exit code 0 when it succeeded, else 1.
+fn printed(response: &control::Response) -> ExitCode {
+    println!("{}", response.text);
+    if response.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }

@@ -17,7 +17,10 @@ const WAIT: Duration = Duration::from_secs(30);
 async fn http_get(addr: &str, path: &str) -> (String, String) {
     let exchange = async {
         let mut s = TcpStream::connect(addr).await?;
-        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: */*\r\n\r\n");
+        // As Prometheus asks: OpenMetrics (anything else gets the 0.0.4 text).
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: application/openmetrics-text; version=1.0.0\r\n\r\n"
+        );
         s.write_all(request.as_bytes()).await?;
         let mut text = String::new();
         s.read_to_string(&mut text).await?;
@@ -85,12 +88,18 @@ async fn metrics_are_served_and_follow_the_node() {
     .await;
     // Commands served, by command (the stats above, the put and the get).
     assert_eq!(
-        sample(&body, r#"p2pnode_commands_served_total{command="put"}"#),
+        sample(
+            &body,
+            r#"p2pnode_commands_total{command="put",outcome="ok"}"#
+        ),
         Some(1.0),
         "{body}"
     );
     assert_eq!(
-        sample(&body, r#"p2pnode_commands_served_total{command="get"}"#),
+        sample(
+            &body,
+            r#"p2pnode_commands_total{command="get",outcome="ok"}"#
+        ),
         Some(1.0),
         "{body}"
     );

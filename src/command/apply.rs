@@ -7,6 +7,7 @@ use crate::output::{Body, Reply};
 
 /// Runs `command` against the node behind `client`.
 pub async fn apply(client: &Client, command: Command) -> Reply {
+    let started = std::time::Instant::now();
     let name = command.name();
     let key = command.key().cloned();
     let result = match command {
@@ -36,10 +37,20 @@ pub async fn apply(client: &Client, command: Command) -> Reply {
         Command::Dial { target } => client.dial(target).await.map(Body::Dial),
         Command::Bootstrap => client.bootstrap().await.map(Body::Bootstrap),
         Command::Stats => client.stats().await.map(Body::Stats),
+        Command::Health => client.health().await.map(Body::Health),
+        Command::Delete { key } => client.delete(key.into_record_key()).await.map(Body::Delete),
+        Command::Compact => client.compact().await.map(Body::Compact),
+        Command::Backup { dir } => client.backup(dir.into()).await.map(Body::Backup),
+        Command::Config => Ok(Body::Config(Box::new(client.config().clone()))),
+        Command::LogLevel { level } => crate::logging::set_level(&level)
+            .map(Body::LogLevel)
+            .map_err(|e| crate::Error::Invalid(e.to_string())),
         Command::Help => Ok(Body::Help),
         Command::Quit => Ok(Body::Quit),
     };
-    Reply::new(name, key, result.map_err(Into::into))
+    let reply = Reply::new(name, key, result.map_err(Into::into));
+    client.served().observe(name, &reply, started.elapsed());
+    reply
 }
 
 /// The reply to parsed input: the command run, or the reason it is not one.

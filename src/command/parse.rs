@@ -57,6 +57,13 @@ impl Args {
         self.end(make(key))
     }
 
+    /// Exactly one argument, a word (a path, a filter), made into a
+    /// command by `make`.
+    pub(crate) fn one_word(mut self, make: fn(String) -> Command) -> Result<Command, ParseError> {
+        let word = self.next()?.text;
+        self.end(make(word))
+    }
+
     /// `value`, when every argument has been used.
     fn end(self, value: Command) -> Result<Command, ParseError> {
         match self.tokens.is_empty() {

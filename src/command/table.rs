@@ -215,6 +215,63 @@ command_table! {
         help: "counters: connections, routing table, records, queries",
         parse: |args| args.none(Command::Stats),
     },
+    /// Tell whether the node can do its job.
+    Health => {
+        name: "health",
+        aliases: [],
+        usage: "health",
+        help: "whether this node can do its job: event loop, peers, store writes (fails when not)",
+        parse: |args| args.none(Command::Health),
+    },
+    /// Remove a record from this node's store only.
+    Delete {
+        /// The key.
+        key: UserKey,
+    } => {
+        name: "delete",
+        aliases: [],
+        usage: "delete KEY",
+        help: "remove KEY's record from this node's store only (copies on other peers stay)",
+        parse: |args| args.key_only(|key| Command::Delete { key }),
+    },
+    /// Compact the record store's database file.
+    Compact => {
+        name: "compact",
+        aliases: [],
+        usage: "compact",
+        help: "compact the record store's database file; sizes before and after",
+        parse: |args| args.none(Command::Compact),
+    },
+    /// Back the store and identity up into a new directory.
+    Backup {
+        /// The new directory.
+        dir: String,
+    } => {
+        name: "backup",
+        aliases: [],
+        usage: "backup DIR",
+        help: "write a consistent copy of the record store and identity key into the new directory DIR",
+        parse: |args| args.one_word(|dir| Command::Backup { dir }),
+    },
+    /// Show the settings the node runs with.
+    Config => {
+        name: "config",
+        aliases: [],
+        usage: "config",
+        help: "the settings this node runs with (flags, environment, defaults)",
+        parse: |args| args.none(Command::Config),
+    },
+    /// Change the log filter.
+    LogLevel {
+        /// The level or filter.
+        level: String,
+    } => {
+        name: "log-level",
+        aliases: [],
+        usage: "log-level LEVEL",
+        help: "change the log filter now: error, warn, info, debug, trace, or e.g. p2pnode=debug,info",
+        parse: |args| args.one_word(|level| Command::LogLevel { level }),
+    },
     /// List the commands.
     Help => {
         name: "help",

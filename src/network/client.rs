@@ -2,6 +2,8 @@
 //! sends one [`Command`] to the event loop that owns the swarm and awaits its
 //! reply on a oneshot channel, so callers never touch the swarm or a lock.
 
+use std::sync::Arc;
+
 use libp2p::PeerId;
 use tokio::sync::{mpsc, oneshot};
 
@@ -61,6 +63,20 @@ pub(crate) enum Command {
     WaitJoined {
         reply: oneshot::Sender<()>,
     },
+    Health {
+        reply: oneshot::Sender<crate::health::Facts>,
+    },
+    Delete {
+        key: RecordKey,
+        reply: oneshot::Sender<Result<bool, Error>>,
+    },
+    Compact {
+        reply: oneshot::Sender<Result<crate::store::Compacted, Error>>,
+    },
+    Backup {
+        dest: std::path::PathBuf,
+        reply: oneshot::Sender<Result<crate::store::BackedUp, Error>>,
+    },
     Shutdown {
         reply: oneshot::Sender<()>,
     },
@@ -71,11 +87,34 @@ pub(crate) enum Command {
 #[derive(Clone, Debug)]
 pub struct Client {
     commands: mpsc::Sender<Command>,
+    shared: Arc<Shared>,
+}
+
+/// What every handle of one node shares besides its channel.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// Commands served through the command layer, counted there.
+    pub served: crate::metrics::Commands,
+    /// The configuration the node runs with (the `config` command).
+    pub config: crate::Config,
 }
 
 impl Client {
-    pub(crate) fn new(commands: mpsc::Sender<Command>) -> Self {
-        Client { commands }
+    pub(crate) fn new(commands: mpsc::Sender<Command>, shared: Shared) -> Self {
+        Client {
+            commands,
+            shared: Arc::new(shared),
+        }
+    }
+
+    /// The counters of commands served, which the command layer feeds.
+    pub fn served(&self) -> &crate::metrics::Commands {
+        &self.shared.served
+    }
+
+    /// The configuration the node runs with.
+    pub fn config(&self) -> &crate::Config {
+        &self.shared.config
     }
 
     async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, Error> {
@@ -149,7 +188,9 @@ impl Client {
 
     /// The node's counters.
     pub async fn stats(&self) -> Result<Stats, Error> {
-        self.ask(|reply| Command::Stats { reply }).await
+        let mut stats = self.ask(|reply| Command::Stats { reply }).await?;
+        stats.commands_served = self.shared.served.served();
+        Ok(stats)
     }
 
     /// Returns once the node has joined its network: its first bootstrap
@@ -159,6 +200,55 @@ impl Client {
     /// asked of an empty routing table.
     pub async fn wait_joined(&self) -> Result<(), Error> {
         self.ask(|reply| Command::WaitJoined { reply }).await
+    }
+
+    /// Whether the node can do its job (see [`crate::health`]): the event
+    /// loop answers within [`crate::health::STALL_BOUND`], it has peers
+    /// when it has peers to join through (after `--health-grace`), and
+    /// its store writes succeed.
+    pub async fn health(&self) -> Result<crate::health::Health, Error> {
+        use crate::health::{STALL_BOUND, assess};
+        let started = std::time::Instant::now();
+        let asked = self.ask(|reply| Command::Health { reply });
+        let facts = match tokio::time::timeout(STALL_BOUND, asked).await {
+            Ok(facts) => Some(facts?),
+            Err(_) => None,
+        };
+        let grace = self.shared.config.health_grace;
+        Ok(assess(facts.as_ref(), started.elapsed(), grace))
+    }
+
+    /// Removes `key`'s record from this node's store only (copies on other
+    /// peers stay); answers whether there was one, once the removal is on
+    /// disk.
+    pub async fn delete(&self, key: RecordKey) -> Result<bool, Error> {
+        self.ask(|reply| Command::Delete { key, reply }).await?
+    }
+
+    /// Compacts the record store's database file.
+    pub async fn compact(&self) -> Result<crate::store::Compacted, Error> {
+        self.ask(|reply| Command::Compact { reply }).await?
+    }
+
+    /// Writes a consistent copy of the record store and the identity key
+    /// into the new directory `dest` (see [`crate::store::backup`]).
+    pub async fn backup(&self, dest: std::path::PathBuf) -> Result<crate::store::BackedUp, Error> {
+        let config = &self.shared.config;
+        if config.ephemeral {
+            return Err(Error::Invalid(
+                "this node keeps its records in memory (--ephemeral): nothing to back up".into(),
+            ));
+        }
+        crate::store::backup::prepare(&dest).map_err(Error::Invalid)?;
+        let mut done = self
+            .ask(|reply| Command::Backup {
+                dest: dest.clone(),
+                reply,
+            })
+            .await??;
+        done.identity =
+            crate::store::backup::copy_identity(&config.data_dir, &dest).map_err(Error::Invalid)?;
+        Ok(done)
     }
 
     /// Stops the node (flushing its store); returns once it has stopped.

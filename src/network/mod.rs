@@ -5,9 +5,12 @@ pub mod address;
 // The derive macro generates an event enum without docs; its variants mirror the fields.
 #[allow(missing_docs)]
 pub mod behaviour;
+pub mod cause;
 pub mod client;
 mod event_loop;
 mod peers;
+pub mod pnet_check;
+mod ratelimit;
 pub mod reports;
 mod retry;
 pub mod transport;
@@ -79,9 +82,10 @@ impl Node {
             limits: config.limits,
         };
         let mut event_loop = EventLoop::new(swarm, rx, settings, store, config.bootstrap.clone());
+        let served = crate::metrics::Commands::default();
         let mut metrics_addr = None;
         if let Some(addr) = config.metrics {
-            let recorder = crate::metrics::start(addr).await?;
+            let recorder = crate::metrics::start(addr, &served).await?;
             metrics_addr = Some(recorder.addr());
             event_loop.set_metrics(recorder);
         }
@@ -104,7 +108,7 @@ impl Node {
         }
         let task = tokio::spawn(event_loop.run().instrument(span));
         Ok(Node {
-            client: Client::new(tx),
+            client: Client::new(tx, client::Shared { served, config }),
             peer_id,
             listen_addrs,
             mode,

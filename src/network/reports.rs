@@ -196,8 +196,21 @@ pub struct Stats {
     pub unflushed: usize,
     /// Seconds since start.
     pub uptime_secs: u64,
-    /// Commands served (REPL, `ctl`, library calls).
+    /// Commands served through the command layer (REPL, `ctl`).
     pub commands_served: u64,
+    /// The most records the store holds (`--max-records`).
+    pub records_limit: usize,
+    /// Bytes of the record store's database file (0 for an in-memory store).
+    pub store_bytes: u64,
+    /// Commits of the record store that failed since the node started.
+    pub store_write_errors: u64,
+    /// Why writes to the record store fail, while they do.
+    pub store_failing: Option<String>,
+    /// Entries found at start in a format this p2pnode does not know
+    /// (written by a newer one): left on disk, not loaded.
+    pub store_unknown_entries: usize,
+    /// Damaged entries found at start, moved to the quarantine table.
+    pub store_quarantined: usize,
     /// Where Prometheus metrics are served (`--metrics`), if anywhere.
     pub metrics: Option<std::net::SocketAddr>,
 }

@@ -83,6 +83,11 @@ impl Retries {
             .collect()
     }
 
+    /// How many bootstrap peers there are to join through.
+    pub fn count(&self) -> usize {
+        self.targets.len()
+    }
+
     /// Drops the targets `is_own` says are this node's own address;
     /// returns them.
     pub fn drop_where(&mut self, mut is_own: impl FnMut(&Target) -> bool) -> Vec<Target> {

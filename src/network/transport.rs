@@ -11,9 +11,12 @@ use libp2p::identity::Keypair;
 use libp2p::pnet::{PnetConfig, PreSharedKey};
 use libp2p::{Swarm, SwarmBuilder, Transport, noise, tcp, yamux};
 
+use futures::TryFutureExt;
+
 use crate::config::Config;
 use crate::error::StartError;
 use crate::network::behaviour::Behaviour;
+use crate::network::pnet_check::{KeyCheck, handshake_error};
 
 /// Which transports a swarm uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +82,14 @@ pub fn build(key: Keypair, config: &Config, kind: Kind) -> Result<Swarm<Behaviou
                 .with_tokio()
                 .with_other_transport(|k| -> Result<_, Box<dyn std::error::Error + Send + Sync>> {
                     Ok(tcp::tokio::Transport::new(tcp_config())
-                        .and_then(move |socket, _| PnetConfig::new(psk).handshake(socket))
+                        .and_then(move |socket, _| {
+                            // Failures after the nonce exchange say whether
+                            // the keys differ (see `pnet_check`).
+                            PnetConfig::new(psk)
+                                .handshake(socket)
+                                .map_ok(KeyCheck::new)
+                                .map_err(handshake_error)
+                        })
                         .upgrade(Version::V1Lazy)
                         .authenticate(noise::Config::new(k)?)
                         .multiplex(yamux::Config::default()))

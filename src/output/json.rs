@@ -97,6 +97,12 @@ fn body(body: &Body) -> Value {
             "unflushed": s.unflushed,
             "uptime_secs": s.uptime_secs,
             "commands_served": s.commands_served,
+            "records_limit": s.records_limit,
+            "store_bytes": s.store_bytes,
+            "store_write_errors": s.store_write_errors,
+            "store_failing": s.store_failing,
+            "store_unknown_entries": s.store_unknown_entries,
+            "store_quarantined": s.store_quarantined,
             "metrics": s.metrics.map(|a| a.to_string()),
         }),
         Body::Help => json!({
@@ -109,6 +115,7 @@ fn body(body: &Body) -> Value {
             "quoting": QUOTING,
         }),
         Body::Quit => json!({}),
+        other => super::ops::json(other),
     }
 }
 

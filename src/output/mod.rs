@@ -12,6 +12,7 @@
 use std::time::Duration;
 
 mod json;
+mod ops;
 mod text;
 
 use libp2p::PeerId;
@@ -59,6 +60,18 @@ pub enum Body {
     Bootstrap(usize),
     /// `stats`.
     Stats(Stats),
+    /// `health`.
+    Health(crate::health::Health),
+    /// `delete`: whether this node held the key.
+    Delete(bool),
+    /// `compact`.
+    Compact(crate::store::Compacted),
+    /// `backup`.
+    Backup(crate::store::BackedUp),
+    /// `config`.
+    Config(Box<crate::Config>),
+    /// `log-level`: the filter now in force.
+    LogLevel(String),
     /// `help`.
     Help,
     /// `quit`.
@@ -94,6 +107,9 @@ pub enum Failure {
         /// Why others refused, when they said (`; N refused: reason`).
         refused: String,
     },
+    /// `health`: a check failed (the reasons, joined).
+    #[error("unhealthy: {0}")]
+    Unhealthy(String),
     /// `get`: fewer copies than the quorum asked for were found.
     #[error("quorum not met: found {copies} copies")]
     GetQuorum {
@@ -114,6 +130,7 @@ fn verdict(body: &Body) -> Option<Failure> {
         }),
         Body::Get(g) if g.values.is_empty() => Some(Failure::NotFound),
         Body::Get(g) if !g.quorum_met => Some(Failure::GetQuorum { copies: g.copies }),
+        Body::Health(h) if !h.healthy => Some(Failure::Unhealthy(h.reasons())),
         _ => None,
     }
 }

@@ -63,6 +63,7 @@ pub(super) fn render(reply: &Reply) -> String {
         Body::Stats(s) => stats(s),
         Body::Help => help_text(),
         Body::Quit => "bye".into(),
+        other => super::ops::text(other),
     };
     match error {
         Some(error) => format!("{error}\n{text}"),

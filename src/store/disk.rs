@@ -16,10 +16,11 @@ use std::sync::mpsc as std_mpsc;
 use std::thread::JoinHandle;
 
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tracing::warn;
 
-use crate::error::StartError;
+use super::backup::{BackedUp, Compacted};
+use crate::error::{Error, StartError};
 
 /// The database's file name in the data directory.
 pub const DB_FILE: &str = "records.redb";
@@ -27,16 +28,16 @@ pub const DB_FILE: &str = "records.redb";
 /// The layout of the tables, stored in the `meta` table; bumped on
 /// incompatible changes (new tables are compatible).
 pub const SCHEMA: u64 = 1;
-const SCHEMA_KEY: &str = "schema";
+pub(super) const SCHEMA_KEY: &str = "schema";
 
-const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
-const RECORDS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("records");
-const PROVIDERS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("providers");
-const PEERS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("peers");
-const QUARANTINE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("quarantine");
+pub(super) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+pub(super) const RECORDS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("records");
+pub(super) const PROVIDERS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("providers");
+pub(super) const PEERS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("peers");
+pub(super) const QUARANTINE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("quarantine");
 
 /// redb's page cache. Reads are served from memory, so this only helps writes.
-const DB_CACHE_BYTES: usize = 4 * 1024 * 1024;
+pub(super) const DB_CACHE_BYTES: usize = 4 * 1024 * 1024;
 
 /// The tables a write can go to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,15 +90,26 @@ pub struct Contents {
     pub peers: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
-struct Batch {
-    seq: u64,
-    ops: Vec<Op>,
+/// Writes committed together, numbered in the order they were queued.
+pub(super) struct Batch {
+    pub seq: u64,
+    pub ops: Vec<Op>,
+}
+
+/// What the writer thread is asked to do, in order.
+pub(super) enum Job {
+    /// Write these ops.
+    Batch(Batch),
+    /// Compact the file; the sizes before and after go to the sender.
+    Compact(oneshot::Sender<Result<Compacted, Error>>),
+    /// Copy the tables into a new database at this path.
+    Backup(PathBuf, oneshot::Sender<Result<BackedUp, Error>>),
 }
 
 /// The handle to the database and its writer thread.
 pub struct Disk {
     path: PathBuf,
-    tx: Option<std_mpsc::Sender<Batch>>,
+    tx: Option<std_mpsc::Sender<Job>>,
     thread: Option<JoinHandle<()>>,
     next_seq: u64,
 }
@@ -120,10 +132,11 @@ impl Disk {
             .map_err(|e| err(open_error(e)))?;
         check_schema(&db).map_err(|e| err(e.to_string()))?;
         let contents = read_all(&db).map_err(|e| err(e.to_string()))?;
-        let (tx, rx) = std_mpsc::channel::<Batch>();
+        let (tx, rx) = std_mpsc::channel::<Job>();
+        let writer_path = path.clone();
         let thread = std::thread::Builder::new()
             .name("store-writer".into())
-            .spawn(move || writer(db, rx, events))
+            .spawn(move || super::writer::run(writer_path, db, rx, events))
             .map_err(|e| err(format!("cannot start the writer thread: {e}")))?;
         Ok((
             Disk {
@@ -146,9 +159,15 @@ impl Disk {
     pub fn submit(&mut self, ops: Vec<Op>) -> Option<u64> {
         let seq = self.next_seq;
         let tx = self.tx.as_ref()?;
-        tx.send(Batch { seq, ops }).ok()?;
+        tx.send(Job::Batch(Batch { seq, ops })).ok()?;
         self.next_seq += 1;
         Some(seq)
+    }
+
+    /// Asks the writer for `job` (after the writes queued before it);
+    /// false if the writer is gone.
+    pub(super) fn ask(&self, job: Job) -> bool {
+        self.tx.as_ref().is_some_and(|tx| tx.send(job).is_ok())
     }
 
     /// Stops the writer after it has written every batch queued, and waits
@@ -167,58 +186,6 @@ impl Drop for Disk {
     fn drop(&mut self) {
         self.close();
     }
-}
-
-fn writer(
-    db: redb::Database,
-    rx: std_mpsc::Receiver<Batch>,
-    events: mpsc::UnboundedSender<DiskEvent>,
-) {
-    while let Ok(first) = rx.recv() {
-        let mut batches = vec![first];
-        while let Ok(more) = rx.try_recv() {
-            batches.push(more);
-        }
-        let (first, last) = (batches[0].seq, batches[batches.len() - 1].seq);
-        let event = match write(&db, &batches) {
-            Ok(()) => DiskEvent::Committed(last),
-            Err(e) => DiskEvent::Failed {
-                first,
-                last,
-                error: e.to_string().replace('\n', " "),
-            },
-        };
-        // The store may be gone (shutdown): nothing left to tell.
-        let _ = events.send(event);
-    }
-}
-
-fn write(db: &redb::Database, batches: &[Batch]) -> Result<(), redb::Error> {
-    let txn = db.begin_write()?;
-    {
-        let mut records = txn.open_table(RECORDS)?;
-        let mut providers = txn.open_table(PROVIDERS)?;
-        let mut peers = txn.open_table(PEERS)?;
-        let mut quarantine = txn.open_table(QUARANTINE)?;
-        for op in batches.iter().flat_map(|b| &b.ops) {
-            let table = match op.table {
-                Table::Records => &mut records,
-                Table::Providers => &mut providers,
-                Table::Peers => &mut peers,
-                Table::Quarantine => &mut quarantine,
-            };
-            match &op.value {
-                Some(v) => {
-                    table.insert(op.key.as_slice(), v.as_slice())?;
-                }
-                None => {
-                    table.remove(op.key.as_slice())?;
-                }
-            }
-        }
-    }
-    txn.commit()?;
-    Ok(())
 }
 
 /// A table of byte keys and values.
@@ -245,7 +212,7 @@ fn read_all(db: &redb::Database) -> Result<Contents, redb::Error> {
 }
 
 /// A one-line reason for a database that cannot be opened.
-fn open_error(e: redb::DatabaseError) -> String {
+pub(super) fn open_error(e: redb::DatabaseError) -> String {
     match e {
         redb::DatabaseError::DatabaseAlreadyOpen => {
             "in use by another process (is another p2pnode running on this data directory?)".into()

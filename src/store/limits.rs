@@ -71,6 +71,17 @@ impl Refusal {
     }
 
     /// A short stable name for metrics labels and logs.
+    /// Every label [`Refusal::label`] gives.
+    pub const LABELS: [&'static str; 6] = [
+        "value_too_large",
+        "key_too_long",
+        "store_full",
+        "providers_full",
+        "stale",
+        "invalid",
+    ];
+
+    /// The metric label of this refusal.
     pub fn label(&self) -> &'static str {
         match self {
             Refusal::ValueTooLarge { .. } => "value_too_large",

@@ -15,10 +15,12 @@
 //! unconfirmed: until the network has been asked about them, a `get` does
 //! not answer from them alone (a newer write may have happened meanwhile).
 
+pub mod backup;
 pub mod codec;
 pub mod disk;
 mod limits;
 mod load;
+mod writer;
 mod writing;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -29,10 +31,12 @@ use libp2p::{Multiaddr, PeerId};
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
+pub use self::backup::{BackedUp, Compacted};
 use self::codec::Clock;
+use self::disk::Disk;
 pub use self::disk::{DB_FILE, DiskEvent, SCHEMA};
-use self::disk::{Disk, Op};
 pub use self::limits::Refusal;
+use self::writing::DiskState;
 use crate::config::Limits;
 use crate::dht::record::{Arrival, arrival};
 use crate::dht::{ProviderRecord, Record, RecordKey};
@@ -79,16 +83,6 @@ pub struct LoadReport {
     pub over_limit: usize,
 }
 
-struct DiskState {
-    disk: Disk,
-    events: mpsc::UnboundedReceiver<DiskEvent>,
-    dirty_records: HashSet<RecordKey>,
-    dirty_providers: HashSet<RecordKey>,
-    extra: Vec<Op>,
-    in_flight: BTreeMap<u64, usize>,
-    failing: Option<String>,
-}
-
 /// The node's record store; see the module docs.
 pub struct Store {
     local: PeerId,
@@ -129,6 +123,8 @@ impl Store {
             extra: Vec::new(),
             in_flight: BTreeMap::new(),
             failing: None,
+            write_errors: 0,
+            retried: None,
         });
         let clock = Clock::now();
         let report = load::load(&mut store, contents, &clock);
@@ -236,11 +232,13 @@ impl Store {
         Stored::Written(self.flush())
     }
 
-    /// Removes the copy held under `key`.
-    pub fn remove(&mut self, key: &RecordKey) {
-        if self.records.remove(key).is_some() {
+    /// Removes the copy held under `key`; whether there was one.
+    pub fn remove(&mut self, key: &RecordKey) -> bool {
+        let held = self.records.remove(key).is_some();
+        if held {
             self.mark_record(key.clone());
         }
+        held
     }
 
     /// Marks the copy under `key` as checked against the network.

@@ -4,14 +4,37 @@
 
 use std::collections::HashSet;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use libp2p::{Multiaddr, PeerId};
 use tracing::{info, warn};
 
 use super::codec::{self, Clock};
-use super::disk::{DiskEvent, Op, Table};
+use std::collections::BTreeMap;
+
+use tokio::sync::mpsc;
+
+use super::disk::{Disk, DiskEvent, Op, Table};
 use super::{Store, load};
 use crate::dht::RecordKey;
+
+/// The store's side of the database: what waits to be written, what is
+/// in flight, and whether commits fail.
+pub(super) struct DiskState {
+    pub(super) disk: Disk,
+    pub(super) events: mpsc::UnboundedReceiver<DiskEvent>,
+    pub(super) dirty_records: HashSet<RecordKey>,
+    pub(super) dirty_providers: HashSet<RecordKey>,
+    pub(super) extra: Vec<Op>,
+    pub(super) in_flight: BTreeMap<u64, usize>,
+    pub(super) failing: Option<String>,
+    pub(super) write_errors: u64,
+    /// When a failed commit was last retried.
+    pub(super) retried: Option<Instant>,
+}
+
+/// How often writes are tried again while the disk refuses them.
+const RETRY_EVERY: Duration = Duration::from_secs(1);
 
 impl Store {
     // ---- the routing table's saved peers ----------------------------------
@@ -133,6 +156,7 @@ impl Store {
             }
             DiskEvent::Failed { first, last, error } => {
                 d.in_flight.retain(|seq, _| seq < first || seq > last);
+                d.write_errors += 1;
                 if d.failing.as_deref() != Some(error.as_str()) {
                     warn!(path = %d.disk.path().display(), %error,
                         "cannot write the record store; keeping the writes in memory and retrying");
@@ -144,9 +168,45 @@ impl Store {
         }
     }
 
+    /// While commits fail: tries again (at most every [`RETRY_EVERY`], and
+    /// not while a commit is in flight), so the store notices by itself
+    /// when the disk takes writes again. With nothing to write, an empty
+    /// commit probes the disk.
+    pub fn retry_failed(&mut self, now: Instant) {
+        let Some(d) = &mut self.disk else {
+            return;
+        };
+        let due = d
+            .retried
+            .is_none_or(|t| now.saturating_duration_since(t) >= RETRY_EVERY);
+        if d.failing.is_none() || !d.in_flight.is_empty() || !due {
+            return;
+        }
+        d.retried = Some(now);
+        if self.flush().is_none()
+            && let Some(d) = &mut self.disk
+            && let Some(seq) = d.disk.submit(Vec::new())
+        {
+            d.in_flight.insert(seq, 0);
+        }
+    }
+
     /// Why the last commit failed, while writes are failing.
     pub fn failing(&self) -> Option<&str> {
         self.disk.as_ref().and_then(|d| d.failing.as_deref())
+    }
+
+    /// How many commits failed since the store opened.
+    pub fn write_errors(&self) -> u64 {
+        self.disk.as_ref().map_or(0, |d| d.write_errors)
+    }
+
+    /// The size of the database file in bytes (0 in memory, or when it
+    /// cannot be read).
+    pub fn file_bytes(&self) -> u64 {
+        self.path()
+            .and_then(|p| std::fs::metadata(p).ok())
+            .map_or(0, |m| m.len())
     }
 
     /// The database file, for messages.

@@ -77,11 +77,33 @@ impl Write for LogLine {
     }
 }
 
+impl LogLine {
+    /// One event, one line: newlines and carriage returns inside it (an
+    /// error's text, a peer's string) are written as `\n` and `\r`.
+    fn one_line(&mut self) {
+        let body = self.0.strip_suffix(b"\n").unwrap_or(&self.0);
+        if !body.iter().any(|b| *b == b'\n' || *b == b'\r') {
+            return;
+        }
+        let mut line = Vec::with_capacity(self.0.len() + 8);
+        for &b in body {
+            match b {
+                b'\n' => line.extend_from_slice(b"\\n"),
+                b'\r' => line.extend_from_slice(b"\\r"),
+                other => line.push(other),
+            }
+        }
+        line.push(b'\n');
+        self.0 = line;
+    }
+}
+
 impl Drop for LogLine {
     fn drop(&mut self) {
         if self.0.is_empty() {
             return;
         }
+        self.one_line();
         let printer = PRINTER
             .lock()
             .ok()
@@ -94,5 +116,22 @@ impl Drop for LogLine {
             }
         }
         let _ = std::io::stderr().lock().write_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LogLine;
+
+    #[test]
+    fn an_event_with_newlines_stays_one_line() {
+        let mut l = LogLine(b"WARN failed: first\nsecond\r\n".to_vec());
+        l.one_line();
+        assert_eq!(l.0, b"WARN failed: first\\nsecond\\r\n");
+        let mut plain = LogLine(b"INFO fine\n".to_vec());
+        plain.one_line();
+        assert_eq!(plain.0, b"INFO fine\n");
+        l.0.clear();
+        plain.0.clear();
     }
 }

@@ -12,10 +12,6 @@ use crate::network::reports::{Bucket, Close, NodeInfo};
 
 impl EventLoop {
     pub(super) fn handle_command(&mut self, command: Command) {
-        self.stats.commands_served += 1;
-        if let Some(m) = &self.metrics {
-            m.command(crate::metrics::command_name(&command));
-        }
         match command {
             Command::Put {
                 key,
@@ -95,6 +91,13 @@ impl EventLoop {
                 let _ = reply.send(s);
             }
             Command::WaitJoined { reply } => self.wait_joined(reply),
+            Command::Health { reply } => {
+                let facts = self.health_facts();
+                let _ = reply.send(facts);
+            }
+            Command::Delete { key, reply } => self.delete_local(key, reply),
+            Command::Compact { reply } => self.store.compact(reply),
+            Command::Backup { dest, reply } => self.store.backup(dest, reply),
             Command::Shutdown { reply } => {
                 // Handled by the run loop before dispatch; answer anyway.
                 let _ = reply.send(());

@@ -61,6 +61,12 @@ impl Jobs {
             .insert(key.clone(), now + self.timings.republish_interval);
     }
 
+    /// `key` is no longer this node's to republish (deleted here).
+    pub fn forget(&mut self, key: &RecordKey) {
+        self.republish.remove(key);
+        self.replicating.retain(|k| k != key);
+    }
+
     /// This node announced itself as a provider of `key` at `now`.
     pub fn provided(&mut self, key: &RecordKey, now: Instant) {
         self.provide

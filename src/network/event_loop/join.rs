@@ -108,6 +108,12 @@ impl Join {
         self.retries.named_targets()
     }
 
+    /// How many peers the node joins through: bootstrap peers and peers
+    /// saved at its last run.
+    pub fn targets(&self) -> usize {
+        self.retries.count() + self.saved.len()
+    }
+
     fn nothing_to_join(&self) -> bool {
         !self.retries.has_targets() && self.saved.is_empty()
     }
@@ -209,6 +215,15 @@ impl EventLoop {
         if self.join.nothing_to_join()
             || (self.join.retries.all_failed() && self.join.saved_dials.is_empty())
         {
+            self.settle_join();
+        }
+    }
+
+    /// A dial reached another node with this node's peer ID: not a peer to
+    /// join through (the caller has warned).
+    pub(super) fn join_drop_clash(&mut self, id: ConnectionId) {
+        self.join.retries.drop_dial(id);
+        if self.join.retries.all_failed() && self.join.saved_dials.is_empty() {
             self.settle_join();
         }
     }

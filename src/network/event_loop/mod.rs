@@ -12,10 +12,13 @@
 //! (timers).
 
 mod commands;
+mod connections;
 mod get;
+mod health;
 mod jobs;
 mod join;
 mod listen;
+mod local;
 mod providers;
 mod put;
 mod query;
@@ -66,6 +69,8 @@ enum Ack {
     ),
     /// This node's own put, by query.
     Own(query::QueryId),
+    /// A local change (`delete`): answered with `.1` once on disk.
+    Local(oneshot::Sender<Result<bool, Error>>, bool),
 }
 
 /// Owns the swarm; see the module docs.
@@ -89,6 +94,9 @@ pub struct EventLoop {
     listening: Vec<Multiaddr>,
     pending_dial: HashMap<ConnectionId, oneshot::Sender<Result<PeerId, Error>>>,
     metrics: Option<crate::metrics::Recorder>,
+    connection_failures: connections::Failures,
+    /// Since when the node has had no peer (`None`: it has one).
+    alone_since: Option<Instant>,
 }
 
 impl EventLoop {
@@ -118,13 +126,15 @@ impl EventLoop {
             acks: BTreeMap::new(),
             own_puts: put::OwnPuts::new(),
             failures: HashMap::new(),
-            serve_log: serve::RefusalLog::default(),
+            serve_log: serve::RefusalLog::new(serve::LOG_EVERY),
             stats: Stats::default(),
             started: Instant::now(),
             pending_listen: HashSet::new(),
             listening: Vec::new(),
             pending_dial: HashMap::new(),
             metrics: None,
+            connection_failures: connections::Failures::default(),
+            alone_since: Some(Instant::now()),
         }
     }
 
@@ -201,6 +211,9 @@ impl EventLoop {
         self.join_tick();
         self.queries_tick(now);
         self.jobs_tick(now);
+        self.health_tick(now);
+        self.clashes_tick(now);
+        self.store.retry_failed(now);
         if self.metrics.is_some() {
             let s = self.snapshot();
             if let Some(m) = &mut self.metrics {
@@ -231,6 +244,9 @@ impl EventLoop {
                         }
                     }
                     Ack::Own(q) => self.own_write_done(q, error.clone()),
+                    Ack::Local(reply, answer) => {
+                        let _ = reply.send(self.local_write_done(answer, error.clone()));
+                    }
                 }
             }
         }
@@ -250,6 +266,9 @@ impl EventLoop {
                         .send_response(channel, Some(*response));
                 }
                 Ack::Own(q) => self.own_write_done(q, None),
+                Ack::Local(reply, answer) => {
+                    let _ = reply.send(Ok(answer));
+                }
             },
         }
     }
@@ -271,6 +290,13 @@ impl EventLoop {
         s.unflushed = self.store.unflushed();
         s.uptime_secs = self.started.elapsed().as_secs();
         s.metrics = self.metrics.as_ref().map(|m| m.addr());
+        s.records_limit = self.settings.limits.max_records;
+        s.store_bytes = self.store.file_bytes();
+        s.store_write_errors = self.store.write_errors();
+        s.store_failing = self.store.failing().map(str::to_string);
+        let load = self.store.load_report();
+        s.store_unknown_entries = load.unknown;
+        s.store_quarantined = load.corrupt;
         s
     }
 

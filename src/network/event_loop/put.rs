@@ -236,15 +236,9 @@ impl EventLoop {
         };
         let answer = match (own.report, own.disk) {
             (Some(report), Some(Ok(()))) => Ok(report),
-            (Some(report), Some(Err(reason))) => Err(Error::StoreWrite {
-                path: self
-                    .store
-                    .path()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default(),
-                reason,
-                replicated: report.replicated,
-            }),
+            (Some(report), Some(Err(reason))) => {
+                Err(self.store_write_error(reason, report.replicated))
+            }
             _ => return,
         };
         let _ = own.reply.send(answer);

@@ -306,6 +306,15 @@ impl EventLoop {
         };
         let why = super::error_chain(error);
         debug!(%peer, error = %why, "request failed");
+        if let Some(m) = &self.metrics {
+            m.request_failed(match error {
+                OutboundFailure::DialFailure => "dial_failure",
+                OutboundFailure::Timeout => "timeout",
+                OutboundFailure::ConnectionClosed => "connection_closed",
+                OutboundFailure::UnsupportedProtocols => "unsupported_protocols",
+                OutboundFailure::Io(_) => "io",
+            });
+        }
         self.peer_failed(&peer, error);
         let Some(q) = self.queries.active.get_mut(&id) else {
             return;

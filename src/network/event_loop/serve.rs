@@ -8,7 +8,6 @@
 //! which every one of them counts as a failed store. Every refusal is
 //! counted; a peer's refusals are logged at most once a minute per reason.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use libp2p::PeerId;
@@ -24,32 +23,11 @@ use crate::network::address::usable;
 use crate::store::{Refusal, Stored};
 
 /// How often one peer's refusals of one kind are logged.
-const LOG_EVERY: Duration = Duration::from_secs(60);
+pub(super) const LOG_EVERY: Duration = Duration::from_secs(60);
 
 /// When each (peer, reason) was last logged, so a peer cannot control the
 /// log's volume.
-#[derive(Default)]
-pub(super) struct RefusalLog {
-    last: HashMap<(PeerId, &'static str), Instant>,
-}
-
-impl RefusalLog {
-    /// Whether to log this refusal now.
-    pub fn due(&mut self, peer: PeerId, reason: &'static str) -> bool {
-        let now = Instant::now();
-        if self.last.len() > 10_000 {
-            self.last
-                .retain(|_, t| now.saturating_duration_since(*t) < LOG_EVERY);
-        }
-        match self.last.get(&(peer, reason)) {
-            Some(t) if now.saturating_duration_since(*t) < LOG_EVERY => false,
-            _ => {
-                self.last.insert((peer, reason), now);
-                true
-            }
-        }
-    }
-}
+pub(super) type RefusalLog = crate::network::ratelimit::Limiter<(PeerId, &'static str)>;
 
 type Channel = ResponseChannel<Option<Message>>;
 
@@ -174,7 +152,7 @@ impl EventLoop {
         if let Some(m) = &self.metrics {
             m.refused(why.label());
         }
-        if self.serve_log.due(peer, why.label()) {
+        if self.serve_log.due((peer, why.label())) {
             let level_warn = !matches!(why, Refusal::Stale);
             if level_warn {
                 warn!(%peer, key = %keys::display(key), reason = %why, "refused a record from a peer (further ones of this kind from this peer are counted, logged at most once a minute)");

@@ -6,13 +6,12 @@ use std::time::Instant;
 
 use libp2p::core::ConnectedPoint;
 use libp2p::request_response::{self, Message as RrMessage, OutboundFailure};
-use libp2p::swarm::{DialError, SwarmEvent};
+use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, identify, ping};
 use tracing::{debug, info, trace, warn};
 
 use super::{EventLoop, error_chain};
 use crate::dht::routing::Inserted;
-use crate::error::Error;
 use crate::network::address::{strip_p2p, usable};
 use crate::network::behaviour::{BehaviourEvent, speaks_kad};
 
@@ -94,29 +93,12 @@ impl EventLoop {
                 peer_id,
                 error,
             } => self.dial_failed(connection_id, peer_id, &error),
-            SwarmEvent::IncomingConnectionError { error, .. } => {
-                debug!(error = %error_chain(&error), "incoming connection failed");
-            }
+            SwarmEvent::IncomingConnectionError {
+                send_back_addr,
+                error,
+                ..
+            } => self.incoming_failed(send_back_addr, &error),
             other => trace!(event = ?other, "swarm event"),
-        }
-    }
-
-    fn dial_failed(
-        &mut self,
-        connection_id: libp2p::swarm::ConnectionId,
-        peer_id: Option<PeerId>,
-        error: &DialError,
-    ) {
-        let why = dial_error(error);
-        if let Some(reply) = self.pending_dial.remove(&connection_id) {
-            let _ = reply.send(Err(Error::Dial(why.clone())));
-        }
-        if let DialError::LocalPeerId { address } = error {
-            self.join_is_self(connection_id, address);
-            return;
-        }
-        if !self.join_failed(connection_id, &why) {
-            debug!(peer = ?peer_id, error = %why, "outgoing connection failed");
         }
     }
 
@@ -219,100 +201,5 @@ impl EventLoop {
             }
             request_response::Event::ResponseSent { .. } => {}
         }
-    }
-}
-
-/// A failed dial, in one line a person can act on (the full chain goes to
-/// the log at debug level).
-fn dial_error(error: &DialError) -> String {
-    match error {
-        DialError::Transport(errors) => {
-            let parts: Vec<String> = errors
-                .iter()
-                .map(|(addr, e)| {
-                    let addr = strip_p2p(addr.clone());
-                    let chain = error_chain(e);
-                    debug!(%addr, error = %chain, "dial failed");
-                    format!("{addr}: {}", transport_reason(&addr, &chain))
-                })
-                .collect();
-            parts.join("; ")
-        }
-        DialError::LocalPeerId { address } => format!("{address} is this node itself"),
-        DialError::WrongPeerId { obtained, address } => {
-            format!("{address} is peer {obtained}, not the one asked for")
-        }
-        DialError::NoAddresses => "no known address for that peer".into(),
-        other => error_chain(other),
-    }
-}
-
-/// The reason a transport gave for a failed dial, in a few words.
-pub(crate) fn transport_reason(addr: &Multiaddr, chain: &str) -> String {
-    use libp2p::multiaddr::Protocol;
-    let lower = chain.to_lowercase();
-    for (needle, reason) in [
-        ("connection refused", "connection refused"),
-        ("timed out", "timed out"),
-        ("no route to host", "no route to host"),
-        ("network is unreachable", "network unreachable"),
-        ("connection reset", "connection reset"),
-    ] {
-        if lower.contains(needle) {
-            return reason.to_string();
-        }
-    }
-    let host = addr.iter().find_map(|p| match p {
-        Protocol::Dns(h) | Protocol::Dns4(h) | Protocol::Dns6(h) => Some(h.to_string()),
-        _ => None,
-    });
-    if let Some(host) = host {
-        return format!("cannot resolve host \"{host}\"");
-    }
-    lower
-        .rsplit(": ")
-        .find(|part| !part.trim().is_empty())
-        .unwrap_or(&lower)
-        .trim()
-        .trim_start_matches("- ")
-        .to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn a(s: &str) -> Multiaddr {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn dial_failures_read_as_one_short_reason() {
-        let tcp = a("/ip4/127.0.0.1/tcp/34999");
-        assert_eq!(
-            transport_reason(
-                &tcp,
-                "Failed to negotiate transport protocol(s): [(/ip4/127.0.0.1/tcp/34999: : Connection refused (os error 111))]"
-            ),
-            "connection refused"
-        );
-        let dns = a("/dns/nodex/tcp/4001");
-        let r = transport_reason(
-            &dns,
-            ": Multiple dial errors occurred:  - no connections available",
-        );
-        assert_eq!(r, "cannot resolve host \"nodex\"");
-        let r = transport_reason(
-            &dns,
-            "proto error: no record found for Query { name: Name(\"nodex.\"), query_type: AAAA }",
-        );
-        assert!(
-            !r.contains('\n') && r.starts_with("cannot resolve host"),
-            "{r}"
-        );
-        assert_eq!(
-            transport_reason(&tcp, "a: b: the handshake failed"),
-            "the handshake failed"
-        );
     }
 }
