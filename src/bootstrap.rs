@@ -35,6 +35,41 @@ impl Target {
     }
 }
 
+/// What `dial` connects to: an address, or a peer found by its ID in the
+/// DHT.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DialTarget {
+    /// An address (any form [`Target`] takes).
+    Addr(Target),
+    /// A bare peer ID: its addresses come from the routing table or a
+    /// FIND_NODE lookup.
+    Peer(PeerId),
+}
+
+impl FromStr for DialTarget {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let text = s.trim();
+        // A peer ID is base58 (no ':' or '/'), and no host name parses as one.
+        if !text.contains([':', '/', '.'])
+            && let Ok(peer) = text.parse::<PeerId>()
+        {
+            return Ok(DialTarget::Peer(peer));
+        }
+        text.parse().map(DialTarget::Addr)
+    }
+}
+
+impl std::fmt::Display for DialTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DialTarget::Addr(t) => t.fmt(f),
+            DialTarget::Peer(p) => p.fmt(f),
+        }
+    }
+}
+
 impl std::fmt::Display for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.full_addr())
@@ -199,6 +234,23 @@ mod tests {
             let err = bad.parse::<Target>().unwrap_err();
             assert!(err.contains("invalid address"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn a_bare_peer_id_is_a_peer_to_find() {
+        assert_eq!(
+            ID.parse::<DialTarget>().unwrap(),
+            DialTarget::Peer(ID.parse().unwrap())
+        );
+        assert!(matches!(
+            "node1".parse::<DialTarget>().unwrap(),
+            DialTarget::Addr(_)
+        ));
+        let with_addr = format!("/ip4/127.0.0.1/tcp/1/p2p/{ID}");
+        assert!(matches!(
+            with_addr.parse::<DialTarget>().unwrap(),
+            DialTarget::Addr(_)
+        ));
     }
 
     #[test]

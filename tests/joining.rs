@@ -91,3 +91,23 @@ async fn quic_only_network() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dial_by_peer_id_finds_the_peer_in_the_dht() {
+    let mut net = Net::new();
+    let a = net.spawn(|_| {}).await;
+    let b = net.join(&a, |_| {}).await;
+    b.wait_routing(1, SETTLE).await;
+    // D joins the network through A and asks for B by its ID alone.
+    let d = net.join(&a, |_| {}).await;
+    d.wait_routing(1, SETTLE).await;
+    let got = d.cmd(&format!("dial {}", b.peer_id)).await;
+    assert_ok(&got);
+    assert_eq!(got["peer"], b.peer_id.to_string(), "{got}");
+    // An ID nobody has: one line saying so, after asking the network.
+    let nobody = libp2p::PeerId::random();
+    let got = d.cmd(&format!("dial {nobody}")).await;
+    assert_eq!(got["ok"], false, "{got}");
+    let e = got["error"].as_str().unwrap_or_default();
+    assert!(e.contains("not found in the DHT"), "{got}");
+}

@@ -13,7 +13,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use libp2p::{Multiaddr, PeerId};
-use p2pnode::bootstrap::{self, Target};
+use p2pnode::bootstrap::{self, DialTarget, Target};
 use p2pnode::command::{self, Command};
 use p2pnode::dht::{ProviderRecord, Record, RecordKey, Version};
 use p2pnode::keys::{self, UserKey};
@@ -101,7 +101,12 @@ fn command() -> impl Strategy<Value = Command> {
         user_key().prop_map(|key| Command::Provide { key }),
         user_key().prop_map(|key| Command::Providers { key }),
         user_key().prop_map(|key| Command::Closest { key }),
-        target().prop_map(|target| Command::Dial { target }),
+        target().prop_map(|t| Command::Dial {
+            target: DialTarget::Addr(t)
+        }),
+        any::<[u8; 32]>().prop_map(|seed| Command::Dial {
+            target: DialTarget::Peer(peer(seed))
+        }),
         // Every command that takes no argument, from the table.
         proptest::sample::select(
             command::COMMANDS

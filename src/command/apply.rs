@@ -1,6 +1,7 @@
 //! Running a parsed [`Command`] against the node. Keys arrive parsed; the
 //! [`Reply`] decides success (see [`Reply::new`]).
 
+use crate::bootstrap::DialTarget;
 use crate::command::{Command, Rejected};
 use crate::network::Client;
 use crate::output::{Body, Reply};
@@ -34,7 +35,11 @@ pub async fn apply(client: &Client, command: Command) -> Reply {
             .closest(key.into_record_key())
             .await
             .map(Body::Closest),
-        Command::Dial { target } => client.dial(target).await.map(Body::Dial),
+        Command::Dial { target } => match target {
+            DialTarget::Addr(t) => client.dial(t).await,
+            DialTarget::Peer(p) => client.dial_peer(p).await,
+        }
+        .map(Body::Dial),
         Command::Bootstrap => client.bootstrap().await.map(Body::Bootstrap),
         Command::Stats => client.stats().await.map(Body::Stats),
         Command::Health => client.health().await.map(Body::Health),

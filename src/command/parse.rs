@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::num::NonZeroUsize;
 
-use crate::bootstrap::Target;
+use crate::bootstrap::DialTarget;
 use crate::command::quote::{QUORUM_OPTION, quote};
 use crate::command::table::{Command, Spec};
 use crate::command::{ParseError, Token};
@@ -132,7 +132,7 @@ pub(crate) fn get(mut args: Args) -> Result<Command, ParseError> {
     args.end(Command::Get { key, quorum })
 }
 
-/// `dial ADDR`.
+/// `dial ADDR|PEER_ID`.
 pub(crate) fn dial(mut args: Args) -> Result<Command, ParseError> {
     let text = args.next()?.text;
     let target = text
@@ -179,7 +179,7 @@ impl LineArg for Quorum {
     }
 }
 
-impl LineArg for Target {
+impl LineArg for DialTarget {
     fn write_arg(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, " {}", quote(&self.to_string()))
     }

@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use crate::bootstrap::Target;
+use crate::bootstrap::DialTarget;
 use crate::command::ParseError;
 use crate::command::parse::{self, Args, LineArg};
 use crate::keys::UserKey;
@@ -190,13 +190,13 @@ command_table! {
     },
     /// Connect to a peer.
     Dial {
-        /// Where.
-        target: Target,
+        /// Where: an address, or a peer ID to find in the DHT.
+        target: DialTarget,
     } => {
         name: "dial",
         aliases: [],
-        usage: "dial ADDR",
-        help: "connect to a peer (multiaddr, host:port, ...)",
+        usage: "dial ADDR|PEER_ID",
+        help: "connect to a peer: an address (multiaddr, host:port, ...) or a peer ID found in the DHT",
         parse: parse::dial,
     },
     /// Dial the bootstrap peers again and refresh the routing table.

@@ -54,6 +54,10 @@ pub(crate) enum Command {
         target: Target,
         reply: oneshot::Sender<Result<PeerId, Error>>,
     },
+    DialPeer {
+        peer: PeerId,
+        reply: oneshot::Sender<Result<PeerId, Error>>,
+    },
     Bootstrap {
         reply: oneshot::Sender<Result<usize, Error>>,
     },
@@ -179,6 +183,12 @@ impl Client {
     /// Connects to a peer and adds it to the routing table.
     pub async fn dial(&self, target: Target) -> Result<PeerId, Error> {
         self.ask(|reply| Command::Dial { target, reply }).await?
+    }
+
+    /// Connects to `peer` by its ID alone: the routing table's addresses,
+    /// or else a FIND_NODE lookup of the peer in the DHT.
+    pub async fn dial_peer(&self, peer: PeerId) -> Result<PeerId, Error> {
+        self.ask(|reply| Command::DialPeer { peer, reply }).await?
     }
 
     /// Runs a Kademlia bootstrap; answers the routing table's size after it.

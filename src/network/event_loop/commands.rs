@@ -85,6 +85,7 @@ impl EventLoop {
                     }
                 }
             }
+            Command::DialPeer { peer, reply } => self.dial_peer(peer, reply),
             Command::Bootstrap { reply } => self.bootstrap_command(reply),
             Command::Stats { reply } => {
                 let s = self.snapshot();

@@ -13,6 +13,7 @@
 
 mod commands;
 mod connections;
+mod find_peer;
 mod get;
 mod health;
 mod jobs;

@@ -35,6 +35,8 @@ pub(super) enum Kind {
     /// Joining or refreshing: lookups of this node's ID and of one random
     /// ID per k-bucket, one after the other.
     Bootstrap(super::join::BootstrapQuery),
+    /// `dial PEER_ID`: FIND_NODE for the peer's ID until a peer names it.
+    FindPeer(super::find_peer::FindPeerQuery),
 }
 
 /// One query; see the module docs.
@@ -228,6 +230,7 @@ impl EventLoop {
                 Kind::Provide(_) => "provide",
                 Kind::Providers(_) => "providers",
                 Kind::Bootstrap(_) => "bootstrap",
+                Kind::FindPeer(_) => "find_peer",
             };
             m.query(name, started.elapsed(), lookup.steps().len());
         }
@@ -237,6 +240,7 @@ impl EventLoop {
             Kind::Provide(p) => p.done(),
             Kind::Providers(p) => p.done(&lookup),
             Kind::Bootstrap(b) => self.bootstrap_done(b),
+            Kind::FindPeer(f) => self.find_peer_done(f, &lookup),
         }
     }
 
@@ -275,6 +279,13 @@ impl EventLoop {
                 let had_value = match &mut q.kind {
                     Kind::Get(g) => self.get_answer(g, &peer, &message, &mut q.lookup),
                     Kind::Providers(p) => p.answer(&peer, &message),
+                    Kind::FindPeer(f) => {
+                        let named = f.answer(&message);
+                        if named {
+                            q.lookup.stop();
+                        }
+                        named
+                    }
                     _ => false,
                 };
                 q.lookup.on_answer(&peer, closer, had_value, now);
