@@ -79,6 +79,7 @@ impl Node {
             limits: config.limits,
         };
         let mut event_loop = EventLoop::new(swarm, rx, settings, store, config.bootstrap.clone());
+        event_loop.set_reach(config.reach.clone());
         let mut metrics_addr = None;
         if let Some(addr) = config.metrics {
             let recorder = crate::metrics::start(addr).await?;

@@ -92,6 +92,15 @@ impl Join {
         }
     }
 
+    /// Drops the saved peers' addresses outside `reach` (saved by a run
+    /// without `--announce-subnet`), and the peers left with none.
+    pub fn saved_in_reach(&mut self, reach: &crate::network::address::Reach) {
+        for (_, addrs) in &mut self.saved {
+            addrs.retain(|a| reach.in_reach(a));
+        }
+        self.saved.retain(|(_, addrs)| !addrs.is_empty());
+    }
+
     fn nothing_to_join(&self) -> bool {
         !self.retries.has_targets() && self.saved.is_empty()
     }

@@ -88,6 +88,7 @@ pub struct EventLoop {
     listening: Vec<Multiaddr>,
     pending_dial: HashMap<ConnectionId, oneshot::Sender<Result<PeerId, Error>>>,
     metrics: Option<crate::metrics::Recorder>,
+    reach: super::address::Reach,
 }
 
 impl EventLoop {
@@ -124,6 +125,7 @@ impl EventLoop {
             listening: Vec::new(),
             pending_dial: HashMap::new(),
             metrics: None,
+            reach: super::address::Reach::default(),
         }
     }
 
@@ -138,6 +140,12 @@ impl EventLoop {
         self.metrics = Some(recorder);
     }
 
+    /// Advertises and keeps only the addresses `reach` admits
+    /// (`--announce-subnet`); set before [`EventLoop::listen`].
+    pub(crate) fn set_reach(&mut self, reach: super::address::Reach) {
+        self.reach = reach;
+    }
+
     /// Starts listening on `addrs` and returns once every listener has
     /// reported its addresses, so callers learn real ports (port 0).
     pub(crate) async fn listen(
@@ -147,6 +155,7 @@ impl EventLoop {
         timeout: Duration,
     ) -> Result<Vec<Multiaddr>, StartError> {
         swarm::listen(self, addrs, announce, timeout).await?;
+        self.join.saved_in_reach(&self.reach);
         self.join.drop_own_addresses(&self.listening);
         Ok(self.listen_addrs())
     }

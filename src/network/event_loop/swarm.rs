@@ -15,7 +15,7 @@ use super::{EventLoop, error_chain};
 use crate::dht::RecordKey;
 use crate::dht::routing::Inserted;
 use crate::error::{Error, StartError};
-use crate::network::address::{strip_p2p, usable};
+use crate::network::address::strip_p2p;
 use crate::network::behaviour::{BehaviourEvent, speaks_kad};
 use crate::store::Refusal;
 
@@ -58,6 +58,13 @@ pub(super) async fn listen(
     // take every one already reported.
     while let Some(event) = lp.swarm.next().now_or_never().flatten() {
         lp.listen_event(event)?;
+    }
+    if lp.swarm.external_addresses().next().is_none() && !lp.reach.subnets().is_empty() {
+        let subnets: Vec<String> = lp.reach.subnets().iter().map(ToString::to_string).collect();
+        warn!(
+            subnets = %subnets.join(","),
+            "no listen address lies in --announce-subnet: peers learn no address of this node"
+        );
     }
     Ok(())
 }
@@ -103,8 +110,13 @@ impl EventLoop {
                 if !self.listening.contains(&address) {
                     self.listening.push(address.clone());
                 }
-                // A concrete interface address (never 0.0.0.0): others may dial it.
-                self.swarm.add_external_address(address);
+                // A concrete interface address (never 0.0.0.0): others may
+                // dial it, if it is in reach (--announce-subnet).
+                if self.reach.advertises(&address) {
+                    self.swarm.add_external_address(address);
+                } else {
+                    debug!(%address, "not advertised: outside --announce-subnet");
+                }
             }
             SwarmEvent::ExpiredListenAddr { address, .. } => {
                 self.listening.retain(|a| *a != address);
@@ -195,7 +207,7 @@ impl EventLoop {
         let addrs: Vec<Multiaddr> = info
             .listen_addrs
             .into_iter()
-            .filter(|a| usable(a, loopback_ok))
+            .filter(|a| self.reach.keeps(a, loopback_ok))
             .map(strip_p2p)
             .collect();
         self.route(peer_id, &addrs, true);
