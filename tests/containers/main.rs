@@ -1,5 +1,5 @@
 //! Container suite: p2pnode as Docker containers on a user-defined bridge
-//! network and on a macvlan network, driven with `docker exec ... p2pnode
+//! network, on a macvlan network and as a Docker swarm stack, driven with `docker exec ... p2pnode
 //! ctl --json`, the way p2p_setup.md tells users to.
 //!
 //! - Needs a Docker engine, and for the macvlan test the permission to
@@ -21,6 +21,8 @@ mod cleanup;
 mod engine;
 mod lab;
 mod macvlan;
+mod stack;
+mod swarm;
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -41,25 +43,8 @@ const DOCKER: Prerequisite = Prerequisite {
 const NET_ADMIN: Prerequisite = Prerequisite {
     what: "the permission to create network interfaces (CAP_NET_ADMIN)",
     required_by: "P2PNODE_REQUIRE_DOCKER",
-    check: net_admin,
+    check: harness::net_admin,
 };
-
-/// Whether this process holds CAP_NET_ADMIN (bit 12 of its effective set).
-fn net_admin() -> Result<(), String> {
-    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| e.to_string())?;
-    let caps = status
-        .lines()
-        .find_map(|l| l.strip_prefix("CapEff:"))
-        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        .ok_or("no CapEff in /proc/self/status")?;
-    if caps & (1 << 12) != 0 {
-        Ok(())
-    } else {
-        Err(format!(
-            "effective capabilities {caps:#x} lack CAP_NET_ADMIN"
-        ))
-    }
-}
 
 fn main() -> ExitCode {
     harness::main(vec![
@@ -71,6 +56,11 @@ fn main() -> ExitCode {
         test("macvlan_network_put_get", macvlan::macvlan_network_put_get)
             .needs(DOCKER)
             .needs(NET_ADMIN),
+        test(
+            "swarm_stack_put_get_scale_and_rolling_update",
+            swarm::swarm_stack_put_get_scale_and_rolling_update,
+        )
+        .needs(DOCKER),
     ])
 }
 
