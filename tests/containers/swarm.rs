@@ -28,16 +28,20 @@ pub fn swarm_stack_put_get_scale_and_rolling_update() {
     prepare();
     let t = Instant::now();
     let stack = Stack::new();
-    let gwbridge: IpNet = Stack::gwbridge_subnet().parse().expect("gwbridge subnet");
     let overlay: IpNet = OVERLAY_SUBNET.parse().expect("overlay subnet");
-    step(t, &format!("swarm active; docker_gwbridge is {gwbridge}"));
+    step(t, "swarm active");
     let lab = Lab::new("sw");
 
     let deployed = Instant::now();
     stack.deploy();
     let seed = stack.wait_tasks("seed", 1, TASKS_TIMEOUT).remove(0);
     let peers = stack.wait_tasks("peer", 3, TASKS_TIMEOUT);
-    step(t, "stack deployed: seed and 3 peers healthy");
+    // Docker makes docker_gwbridge with the first task, if it was not there.
+    let gwbridge: IpNet = Stack::gwbridge_subnet().parse().expect("gwbridge subnet");
+    step(
+        t,
+        &format!("stack deployed: seed and 3 peers healthy; docker_gwbridge is {gwbridge}"),
+    );
     let mut all = vec![seed.clone()];
     all.extend(peers.iter().cloned());
     lab.wait_routing(&all, 3);
