@@ -7,6 +7,7 @@ pub mod address;
 pub mod behaviour;
 pub mod client;
 mod event_loop;
+pub mod hosts_file;
 mod peers;
 pub mod reports;
 mod retry;

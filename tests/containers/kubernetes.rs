@@ -179,6 +179,9 @@ pub fn kubernetes_manifests_match_the_image() {
     let pod_ip = format!("10.{a}.{b}.10");
     let net = lab.network(&["--subnet", &format!("10.{a}.{b}.0/24")]);
     let name = lab.name("p2pnode-0");
+    // What the kubelet gives pod 0: its FQDN in /etc/hosts, the namespace's
+    // search domains (the alias only keeps a dial of the name on this host).
+    let fqdn = format!("p2pnode-0.p2pnode.default.svc.cluster.local:{pod_ip}");
     let volume = format!("{name}-data");
     let label = lab.label();
     lab.res.volumes.push(volume.clone());
@@ -198,6 +201,10 @@ pub fn kubernetes_manifests_match_the_image() {
         &pod_ip,
         "--network-alias",
         "p2pnode-0.p2pnode",
+        "--add-host",
+        &fqdn,
+        "--dns-search",
+        "default.svc.cluster.local",
         "--read-only",
         "--cap-drop",
         "ALL",
@@ -253,6 +260,21 @@ pub fn kubernetes_manifests_match_the_image() {
             });
         step(t, &format!("{probe} {command:?} succeeds in the container"));
     }
+    // Pod 0 is its own bootstrap peer (p2pnode-0.p2pnode): it sees so at
+    // start and carries on as the first node, not dialling itself.
+    Wait::new(Duration::from_secs(30))
+        .pace(Duration::from_millis(500))
+        .eventually(|| {
+            let logs = docker(&["logs", &name]);
+            if logs.stderr.contains("in its own bootstrap list") {
+                Ok(())
+            } else {
+                Err(format!(
+                    "pod 0 did not see it is its own bootstrap peer: {}",
+                    logs.stderr
+                ))
+            }
+        });
     // The pod IP is what the node advertises.
     let out = docker_ok(&["exec", &name, "p2pnode", "ctl", "--json", "id"]);
     let id: Value = serde_json::from_str(&out).expect("id JSON");

@@ -79,12 +79,21 @@ impl Join {
         self.mode
     }
 
-    /// Drops bootstrap targets that are this node's own listen addresses.
-    pub fn drop_own_addresses(&mut self, listening: &[Multiaddr]) {
-        for t in self
-            .retries
-            .drop_where(|t| is_own_address(&t.addr, listening))
-        {
+    /// Drops bootstrap targets that are this node's own listen addresses,
+    /// given as addresses or as names `hosts` resolves to one of them.
+    pub fn drop_own_addresses(
+        &mut self,
+        listening: &[Multiaddr],
+        hosts: &crate::network::hosts_file::HostsFile,
+    ) {
+        let own = |addr: &Multiaddr| {
+            is_own_address(addr, listening)
+                || hosts
+                    .resolve(addr)
+                    .iter()
+                    .any(|a| is_own_address(a, listening))
+        };
+        for t in self.retries.drop_where(|t| own(&t.addr)) {
             warn!(address = %t, "this node is in its own bootstrap list; ignoring that entry");
         }
         if !self.retries.has_targets() && self.saved.is_empty() {

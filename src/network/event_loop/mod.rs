@@ -156,7 +156,8 @@ impl EventLoop {
     ) -> Result<Vec<Multiaddr>, StartError> {
         swarm::listen(self, addrs, announce, timeout).await?;
         self.join.saved_in_reach(&self.reach);
-        self.join.drop_own_addresses(&self.listening);
+        let hosts = super::hosts_file::HostsFile::read();
+        self.join.drop_own_addresses(&self.listening, &hosts);
         Ok(self.listen_addrs())
     }
 
