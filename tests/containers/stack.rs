@@ -13,8 +13,13 @@ use crate::engine::{docker, docker_ok, image, repo};
 
 /// How long removing a stack may take (tasks stop within their grace).
 const REMOVE_TIMEOUT: Duration = Duration::from_secs(90);
-/// The overlay's subnet the test deploys with (P2P_OVERLAY_SUBNET).
-pub const OVERLAY_SUBNET: &str = "10.231.8.0/24";
+/// The overlay's subnet the test deploys with (P2P_OVERLAY_SUBNET): a /24
+/// of its own, spread by pid as the other scenarios' are (macvlan takes
+/// 10.200-249.x, the Kubernetes check 10.150-199.x).
+pub fn overlay_subnet() -> String {
+    let pid = std::process::id();
+    format!("10.{}.{}.0/24", 100 + pid % 50, (pid / 50) % 256)
+}
 
 /// The swarm's state: `active`, `inactive`, ...
 fn swarm_state() -> String {
@@ -53,7 +58,7 @@ impl Stack {
     }
 
     /// `docker stack deploy -c docker/stack.yml` with the image under test
-    /// and the overlay subnet [`OVERLAY_SUBNET`].
+    /// and the overlay subnet [`overlay_subnet`].
     pub fn deploy(&self) {
         let file = repo().join("docker/stack.yml");
         let mut cmd = Command::new("docker");
@@ -61,7 +66,7 @@ impl Stack {
             .arg(&file)
             .arg(&self.name)
             .env("P2PNODE_IMAGE", image())
-            .env("P2P_OVERLAY_SUBNET", OVERLAY_SUBNET);
+            .env("P2P_OVERLAY_SUBNET", overlay_subnet());
         let out = run_bounded(cmd, Duration::from_secs(120));
         assert!(out.ok(), "docker stack deploy failed: {out}");
     }
@@ -109,6 +114,27 @@ impl Stack {
                     ))
                 }
             })
+    }
+
+    /// Whether swarm wants the task of container `name` stopped (desired
+    /// state `shutdown`: an update is replacing it), or the container is gone.
+    pub fn told_to_stop(name: &str) -> bool {
+        let task = docker(&[
+            "inspect",
+            "--format",
+            "{{index .Config.Labels \"com.docker.swarm.task.id\"}}",
+            name,
+        ]);
+        if !task.ok() {
+            return true;
+        }
+        let desired = docker(&[
+            "inspect",
+            "--format",
+            "{{.DesiredState}}",
+            task.stdout.trim(),
+        ]);
+        desired.stdout.trim() == "shutdown"
     }
 
     /// The state of the service's last update (`updating`, `completed`,

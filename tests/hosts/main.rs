@@ -3,9 +3,10 @@
 //! reach and a host-local one they cannot, as Docker swarm tasks have
 //! (overlay and docker_gwbridge). It shows what `--announce-subnet` changes:
 //! without it every node advertises its host-local address and every
-//! routing table keeps it; with it none does. It times gets of a node that
-//! has just joined (it dials the peers its lookup names) both ways, and
-//! checks that no get stalls on the dead addresses.
+//! routing table keeps it; with it none does. Both ways, it times the first
+//! lookup after a peer left (the lookup dials the gone peer at every address
+//! it has for it) and gets of stored records, and checks that with the rule
+//! no get stalls on dead addresses.
 //!
 //! Needs CAP_NET_ADMIN (root) and `ip` (iproute2). Where they are missing
 //! the test is listed as ignored (skipped); with `P2PNODE_REQUIRE_NETNS=1`
