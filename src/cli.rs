@@ -89,7 +89,8 @@ pub struct NodeArgs {
         long = "announce-subnet",
         env = "P2PNODE_ANNOUNCE_SUBNET",
         value_delimiter = ',',
-        value_name = "CIDR"
+        value_name = "CIDR",
+        value_parser = crate::network::address::parse_subnet
     )]
     pub announce_subnet: Vec<ipnet::IpNet>,
     /// Where the identity key, records and control socket live.

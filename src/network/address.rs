@@ -63,6 +63,14 @@ impl Reach {
     }
 }
 
+/// Parses a `--announce-subnet` value: a network in CIDR form
+/// (`10.231.8.0/24`, `fd00::/8`); the error is one line saying so.
+pub fn parse_subnet(text: &str) -> Result<IpNet, String> {
+    text.trim().parse::<IpNet>().map_err(|_| {
+        format!("not a network in CIDR form (address/prefix length, e.g. 10.231.8.0/24): {text}")
+    })
+}
+
 /// The IP address of a multiaddr, when it names one.
 fn ip(addr: &Multiaddr) -> Option<IpAddr> {
     addr.iter().find_map(|p| match p {
@@ -214,6 +222,19 @@ mod tests {
         // A subnet written with host bits set still means its network.
         let host_bits = Reach::new(vec!["10.231.8.7/24".parse().unwrap()]);
         assert!(host_bits.advertises(&a("/ip4/10.231.8.200/tcp/1")));
+    }
+
+    #[test]
+    fn subnets_parse_in_cidr_form_only() {
+        assert_eq!(
+            parse_subnet(" 10.231.8.0/24").unwrap().to_string(),
+            "10.231.8.0/24"
+        );
+        assert!(parse_subnet("fd00::/8").is_ok());
+        for bad in ["10.0.0.1", "10.0.0.0/33", "bogus", ""] {
+            let e = parse_subnet(bad).unwrap_err();
+            assert!(e.contains("CIDR") && !e.contains('\n'), "{bad}: {e}");
+        }
     }
 
     #[test]
