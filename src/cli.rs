@@ -112,6 +112,18 @@ pub struct NodeArgs {
     /// the host's address when a container's port is published.
     #[arg(long = "announce", env = "P2PNODE_ANNOUNCE", value_delimiter = ',')]
     pub announce: Vec<Multiaddr>,
+    /// Network peers can reach this node on, as CIDR (repeatable), e.g. a
+    /// swarm overlay's 10.231.8.0/24: the node advertises only its listen
+    /// addresses inside these networks and keeps only peers' addresses
+    /// inside them. Default: every address.
+    #[arg(
+        long = "announce-subnet",
+        env = "P2PNODE_ANNOUNCE_SUBNET",
+        value_delimiter = ',',
+        value_name = "CIDR",
+        value_parser = crate::network::address::parse_subnet
+    )]
+    pub announce_subnet: Vec<ipnet::IpNet>,
     /// Where the identity key, records and control socket live.
     /// Default: the per-user data directory (e.g. ~/.local/share/p2pnode).
     #[arg(long, env = "P2PNODE_DATA_DIR")]
@@ -268,6 +280,7 @@ impl NodeArgs {
             listen,
             bootstrap,
             announce: self.announce,
+            reach: crate::network::address::Reach::new(self.announce_subnet),
             data_dir: self.data_dir.unwrap_or_else(default_data_dir),
             ephemeral: self.ephemeral,
             limits: Limits {

@@ -89,6 +89,8 @@ pub struct Config {
     pub bootstrap: Vec<Target>,
     /// Extra external addresses to advertise.
     pub announce: Vec<Multiaddr>,
+    /// Which addresses this node advertises and keeps (`--announce-subnet`).
+    pub reach: crate::network::address::Reach,
     /// The data directory.
     pub data_dir: PathBuf,
     /// In-memory records and a throwaway identity.
@@ -132,6 +134,7 @@ impl Config {
             ],
             bootstrap: Vec::new(),
             announce: Vec::new(),
+            reach: Default::default(),
             data_dir,
             ephemeral: true,
             limits: Limits::default(),

@@ -45,7 +45,11 @@ impl Behaviour {
         let identify = identify::Behaviour::new(
             identify::Config::new(IDENTIFY_PROTOCOL.to_string(), key.public())
                 .with_agent_version(agent_version())
-                .with_push_listen_addr_updates(true),
+                .with_push_listen_addr_updates(true)
+                // Advertise the external addresses alone: the event loop makes
+                // each listen address external only when it is in reach
+                // (--announce-subnet), so peers never learn the others.
+                .with_hide_listen_addrs(true),
         );
         let ping = ping::Behaviour::new(ping::Config::new().with_interval(Duration::from_secs(30)));
         Behaviour {

@@ -8,6 +8,7 @@ pub mod behaviour;
 pub mod cause;
 pub mod client;
 mod event_loop;
+pub mod hosts_file;
 mod peers;
 pub mod pnet_check;
 mod ratelimit;
@@ -83,6 +84,7 @@ impl Node {
         };
         let mut event_loop = EventLoop::new(swarm, rx, settings, store, config.bootstrap.clone());
         let served = crate::metrics::Commands::default();
+        event_loop.set_reach(config.reach.clone());
         let mut metrics_addr = None;
         if let Some(addr) = config.metrics {
             let recorder = crate::metrics::start(addr, &served).await?;

@@ -91,3 +91,21 @@ pub fn main(tests: Vec<Test>) -> ExitCode {
     }
     libtest_mimic::run(&args, trials).exit_code()
 }
+
+/// Whether this process holds CAP_NET_ADMIN (bit 12 of its effective set):
+/// what creating network interfaces and namespaces takes.
+pub fn net_admin() -> Result<(), String> {
+    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| e.to_string())?;
+    let caps = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .ok_or("no CapEff in /proc/self/status")?;
+    if caps & (1 << 12) != 0 {
+        Ok(())
+    } else {
+        Err(format!(
+            "effective capabilities {caps:#x} lack CAP_NET_ADMIN"
+        ))
+    }
+}

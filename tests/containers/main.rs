@@ -1,15 +1,21 @@
 //! Container suite: p2pnode as Docker containers on a user-defined bridge
-//! network and on a macvlan network, driven with `docker exec ... p2pnode
-//! ctl --json`, the way p2p_setup.md tells users to.
+//! network, on a macvlan network and as a Docker swarm stack, driven with
+//! `docker exec ... p2pnode ctl --json`, the way p2p_setup.md tells users
+//! to; and the Kubernetes manifests checked against the API schemas and the
+//! image.
 //!
-//! - Needs a Docker engine, and for the macvlan test the permission to
-//!   create network interfaces (root, CAP_NET_ADMIN). Where either is
+//! - Needs a Docker engine, for the macvlan test the permission to create
+//!   network interfaces (root, CAP_NET_ADMIN), and for the schema check
+//!   `kubectl` and `kubernetes-validate` (`P2PNODE_K8S_VALIDATE` names the
+//!   latter; `P2PNODE_REQUIRE_K8S_VALIDATE=1` in CI). Where one is
 //!   missing, the harness lists the tests that need it as ignored: test
 //!   runners report them as skipped, not passed. With
 //!   `P2PNODE_REQUIRE_DOCKER=1` (CI) they run and fail, naming what is missing.
 //! - Uses the image `p2pnode:latest` (override: `P2PNODE_IMAGE`). When it is
 //!   missing, runs `docker/build-offline.sh` first (`P2PNODE_REBUILD_IMAGE=1`
 //!   rebuilds it even when present).
+//! - The swarm test initialises a single-node swarm on 127.0.0.1 when none
+//!   is active, and leaves it again (removing docker_gwbridge) at the end.
 //! - Every name starts with `p2pt-<pid>` (`p2pt<pid>` for interfaces) and
 //!   every Docker object is labelled `p2pnode-test=<pid>`; a guard removes
 //!   them all when the test ends, also when it fails, and a run first sweeps
@@ -19,8 +25,11 @@
 mod bridge;
 mod cleanup;
 mod engine;
+mod kubernetes;
 mod lab;
 mod macvlan;
+mod stack;
+mod swarm;
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -41,25 +50,15 @@ const DOCKER: Prerequisite = Prerequisite {
 const NET_ADMIN: Prerequisite = Prerequisite {
     what: "the permission to create network interfaces (CAP_NET_ADMIN)",
     required_by: "P2PNODE_REQUIRE_DOCKER",
-    check: net_admin,
+    check: harness::net_admin,
 };
 
-/// Whether this process holds CAP_NET_ADMIN (bit 12 of its effective set).
-fn net_admin() -> Result<(), String> {
-    let status = std::fs::read_to_string("/proc/self/status").map_err(|e| e.to_string())?;
-    let caps = status
-        .lines()
-        .find_map(|l| l.strip_prefix("CapEff:"))
-        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        .ok_or("no CapEff in /proc/self/status")?;
-    if caps & (1 << 12) != 0 {
-        Ok(())
-    } else {
-        Err(format!(
-            "effective capabilities {caps:#x} lack CAP_NET_ADMIN"
-        ))
-    }
-}
+/// `kubectl` (kustomize) and `kubernetes-validate` (the API schemas).
+const K8S_TOOLS: Prerequisite = Prerequisite {
+    what: "kubectl and kubernetes-validate",
+    required_by: "P2PNODE_REQUIRE_K8S_VALIDATE",
+    check: kubernetes::tools,
+};
 
 fn main() -> ExitCode {
     harness::main(vec![
@@ -71,6 +70,21 @@ fn main() -> ExitCode {
         test("macvlan_network_put_get", macvlan::macvlan_network_put_get)
             .needs(DOCKER)
             .needs(NET_ADMIN),
+        test(
+            "kubernetes_manifests_validate",
+            kubernetes::kubernetes_manifests_validate,
+        )
+        .needs(K8S_TOOLS),
+        test(
+            "kubernetes_manifests_match_the_image",
+            kubernetes::kubernetes_manifests_match_the_image,
+        )
+        .needs(DOCKER),
+        test(
+            "swarm_stack_put_get_scale_and_rolling_update",
+            swarm::swarm_stack_put_get_scale_and_rolling_update,
+        )
+        .needs(DOCKER),
     ])
 }
 

@@ -80,15 +80,21 @@ impl Join {
     }
 
     /// Drops bootstrap targets that are this node's own listen addresses:
-    /// given as such, or a host name that `resolved` maps to one (e.g. a
-    /// shared `P2P_REMOTE_HOST=n1,n2,n3` in every container).
+    /// given as addresses, or as names that `hosts` (the hosts file) or
+    /// `resolved` (the system resolver, at start) map to one of them, e.g. a
+    /// shared `P2P_REMOTE_HOST=n1,n2,n3` in every container.
     pub fn drop_own_addresses(
         &mut self,
         listening: &[Multiaddr],
+        hosts: &crate::network::hosts_file::HostsFile,
         resolved: &[(Target, Vec<Multiaddr>)],
     ) {
         let own = |t: &Target| {
             is_own_address(&t.addr, listening)
+                || hosts
+                    .resolve(&t.addr)
+                    .iter()
+                    .any(|a| is_own_address(a, listening))
                 || resolved
                     .iter()
                     .filter(|(r, _)| r == t)
@@ -112,6 +118,15 @@ impl Join {
     /// saved at its last run.
     pub fn targets(&self) -> usize {
         self.retries.count() + self.saved.len()
+    }
+
+    /// Drops the saved peers' addresses outside `reach` (saved by a run
+    /// without `--announce-subnet`), and the peers left with none.
+    pub fn saved_in_reach(&mut self, reach: &crate::network::address::Reach) {
+        for (_, addrs) in &mut self.saved {
+            addrs.retain(|a| reach.in_reach(a));
+        }
+        self.saved.retain(|(_, addrs)| !addrs.is_empty());
     }
 
     fn nothing_to_join(&self) -> bool {

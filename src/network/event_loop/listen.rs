@@ -50,6 +50,13 @@ pub(super) async fn listen(
     while let Some(event) = lp.swarm.next().now_or_never().flatten() {
         lp.listen_event(event)?;
     }
+    if lp.swarm.external_addresses().next().is_none() && !lp.reach.subnets().is_empty() {
+        let subnets: Vec<String> = lp.reach.subnets().iter().map(ToString::to_string).collect();
+        tracing::warn!(
+            subnets = %subnets.join(","),
+            "no listen address lies in --announce-subnet: peers learn no address of this node"
+        );
+    }
     Ok(())
 }
 
@@ -109,7 +116,8 @@ impl EventLoop {
     pub(super) fn update_external(&mut self) {
         let only_loopback = self.listening.iter().all(is_loopback);
         for a in self.listening.clone() {
-            if only_loopback || !is_loopback(&a) {
+            // In reach (--announce-subnet): others may dial it.
+            if (only_loopback || !is_loopback(&a)) && self.reach.advertises(&a) {
                 self.swarm.add_external_address(a);
             } else {
                 self.swarm.remove_external_address(&a);

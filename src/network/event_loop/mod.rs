@@ -98,6 +98,7 @@ pub struct EventLoop {
     connection_failures: connections::Failures,
     /// Since when the node has had no peer (`None`: it has one).
     alone_since: Option<Instant>,
+    reach: super::address::Reach,
 }
 
 impl EventLoop {
@@ -136,6 +137,7 @@ impl EventLoop {
             metrics: None,
             connection_failures: connections::Failures::default(),
             alone_since: Some(Instant::now()),
+            reach: super::address::Reach::default(),
         }
     }
 
@@ -150,6 +152,12 @@ impl EventLoop {
         self.metrics = Some(recorder);
     }
 
+    /// Advertises and keeps only the addresses `reach` admits
+    /// (`--announce-subnet`); set before [`EventLoop::listen`].
+    pub(crate) fn set_reach(&mut self, reach: super::address::Reach) {
+        self.reach = reach;
+    }
+
     /// Starts listening on `addrs` and returns once every listener has
     /// reported its addresses, so callers learn real ports (port 0).
     pub(crate) async fn listen(
@@ -159,9 +167,12 @@ impl EventLoop {
         timeout: Duration,
     ) -> Result<Vec<Multiaddr>, StartError> {
         listen::listen(self, addrs, announce, timeout).await?;
+        self.join.saved_in_reach(&self.reach);
+        let hosts = super::hosts_file::HostsFile::read();
         let named = self.join.named_targets();
         let resolved = listen::resolve(&named).await;
-        self.join.drop_own_addresses(&self.listening, &resolved);
+        self.join
+            .drop_own_addresses(&self.listening, &hosts, &resolved);
         Ok(self.listen_addrs())
     }
 

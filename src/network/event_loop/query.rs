@@ -17,7 +17,6 @@ use super::put::PutQuery;
 use crate::dht::Point;
 use crate::dht::lookup::Lookup;
 use crate::dht::wire::{Message, PeerAddrs};
-use crate::network::address::usable;
 
 /// A query's number, for this node only.
 pub(super) type QueryId = u64;
@@ -251,7 +250,7 @@ impl EventLoop {
             .iter()
             .filter_map(|p| p.decode())
             .map(|mut p| {
-                p.addrs.retain(|a| usable(a, loopback_ok));
+                p.addrs.retain(|a| self.reach.keeps(a, loopback_ok));
                 p
             })
             .collect()

@@ -19,7 +19,6 @@ use super::{Ack, EventLoop};
 use crate::dht::wire::{Message, MessageType, WirePeer};
 use crate::dht::{Point, ProviderRecord, RecordKey, Version};
 use crate::keys;
-use crate::network::address::usable;
 use crate::store::{Refusal, Stored};
 
 /// How often one peer's refusals of one kind are logged.
@@ -174,7 +173,7 @@ impl EventLoop {
             let addresses = p
                 .addrs
                 .into_iter()
-                .filter(|a| usable(a, loopback_ok))
+                .filter(|a| self.reach.keeps(a, loopback_ok))
                 .collect();
             let record = ProviderRecord {
                 key: key.clone(),

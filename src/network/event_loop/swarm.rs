@@ -12,7 +12,7 @@ use tracing::{debug, info, trace, warn};
 
 use super::{EventLoop, error_chain};
 use crate::dht::routing::Inserted;
-use crate::network::address::{strip_p2p, usable};
+use crate::network::address::strip_p2p;
 use crate::network::behaviour::{BehaviourEvent, speaks_kad};
 
 /// How many failed requests in a row make a peer leave the routing table
@@ -116,7 +116,7 @@ impl EventLoop {
         let addrs: Vec<Multiaddr> = info
             .listen_addrs
             .into_iter()
-            .filter(|a| usable(a, loopback_ok))
+            .filter(|a| self.reach.keeps(a, loopback_ok))
             .map(strip_p2p)
             .collect();
         self.route(peer_id, &addrs, true);
