@@ -350,6 +350,7 @@ pub(crate) fn command_name(command: &crate::network::client::Command) -> &'stati
         Command::Get { .. } => "get",
         Command::Provide { .. } => "provide",
         Command::Providers { .. } => "providers",
+        Command::Trace { .. } => "trace",
         Command::Peers { .. } => "peers",
         Command::Info { .. } => "id",
         Command::Routing { .. } => "routing",

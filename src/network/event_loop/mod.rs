@@ -20,6 +20,7 @@ mod put;
 mod query;
 mod serve;
 mod swarm;
+mod trace;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -267,6 +268,8 @@ impl EventLoop {
         s.unflushed = self.store.unflushed();
         s.uptime_secs = self.started.elapsed().as_secs();
         s.metrics = self.metrics.as_ref().map(|m| m.addr());
+        s.k = self.settings.k;
+        s.alpha = self.settings.alpha;
         s
     }
 

@@ -35,6 +35,8 @@ pub(super) enum Kind {
     /// Joining or refreshing: lookups of this node's ID and of one random
     /// ID per k-bucket, one after the other.
     Bootstrap(super::join::BootstrapQuery),
+    /// `trace`: a lookup whose steps are the answer.
+    Trace(super::trace::TraceQuery),
 }
 
 /// One query; see the module docs.
@@ -179,6 +181,11 @@ impl EventLoop {
         let Some(q) = self.queries.active.get_mut(&id) else {
             return;
         };
+        if let Kind::Trace(t) = &mut q.kind
+            && !t.may_answer(&q.lookup, Instant::now())
+        {
+            return;
+        }
         let store = match &q.kind {
             Kind::Put(p) => Some(p.store_request()),
             Kind::Provide(p) => Some(p.store_request(&self.swarm)),
@@ -228,6 +235,7 @@ impl EventLoop {
                 Kind::Provide(_) => "provide",
                 Kind::Providers(_) => "providers",
                 Kind::Bootstrap(_) => "bootstrap",
+                Kind::Trace(_) => "trace",
             };
             m.query(name, started.elapsed(), lookup.steps().len());
         }
@@ -237,6 +245,7 @@ impl EventLoop {
             Kind::Provide(p) => p.done(),
             Kind::Providers(p) => p.done(&lookup),
             Kind::Bootstrap(b) => self.bootstrap_done(b),
+            Kind::Trace(t) => self.trace_done(t, &lookup),
         }
     }
 
@@ -275,6 +284,7 @@ impl EventLoop {
                 let had_value = match &mut q.kind {
                     Kind::Get(g) => self.get_answer(g, &peer, &message, &mut q.lookup),
                     Kind::Providers(p) => p.answer(&peer, &message),
+                    Kind::Trace(t) => self.trace_answer(t, &peer, &message, &mut q.lookup),
                     _ => false,
                 };
                 q.lookup.on_answer(&peer, closer, had_value, now);

@@ -57,6 +57,13 @@ impl EventLoop {
     /// A peer's request.
     pub(super) fn on_request(&mut self, peer: PeerId, request: Message, channel: Channel) {
         self.stats.requests_served += 1;
+        if let Some(kind) = request.kind() {
+            *self
+                .stats
+                .requests_by_type
+                .entry(kind.spec_name())
+                .or_default() += 1;
+        }
         self.peer_asked(&peer);
         let key = request.key.clone();
         let response = match request.kind() {
