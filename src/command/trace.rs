@@ -125,7 +125,12 @@ pub(crate) async fn apply(client: &Client, name: &str, target: TraceArg, svg: Sv
         (Ok(report), Some(path)) => Some(Picture::write(path, &svg::trace(report)).await),
         _ => None,
     };
-    Reply::new(name, key, result.map(|t| Body::Trace(Box::new(t))).map_err(Into::into)).with_picture(picture)
+    Reply::new(
+        name,
+        key,
+        result.map(|t| Body::Trace(Box::new(t))).map_err(Into::into),
+    )
+    .with_picture(picture)
 }
 
 /// Runs `routing`, writing its picture when asked.

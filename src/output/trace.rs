@@ -186,10 +186,14 @@ fn outcome(r: &TraceReport) -> String {
             let value = r.value.as_deref().map(show_value).unwrap_or_default();
             format!("found at round {round} on {holder}: {value}")
         }
-        TraceTarget::Peer(_) => {
+        TraceTarget::Peer(wanted) => {
             let addrs: Vec<String> = r.addrs.iter().map(ToString::to_string).collect();
+            let by = match holder == *wanted {
+                true => "the peer itself answered".to_string(),
+                false => format!("named by {holder}"),
+            };
             format!(
-                "found at round {round}, named by {holder}; addresses: {}",
+                "found at round {round}, {by}; addresses: {}",
                 escape_controls(&addrs.join(", "))
             )
         }

@@ -9,8 +9,10 @@
 //! peer ID) and a `<title>` (shown on hover), so tests and scripts can find
 //! it; text from users (keys) is shown with control characters escaped.
 
+mod lanes;
 mod routing;
 mod trace;
+mod trace_frame;
 
 use std::path::PathBuf;
 
@@ -62,10 +64,12 @@ text { font-family: 'DejaVu Sans', Verdana, Arial, sans-serif; fill: #222; }
 .label { font-size: 12px; }
 .mono { font-family: 'DejaVu Sans Mono', Menlo, Consolas, monospace; font-size: 12px; }
 .axis { font-size: 12px; fill: #555; text-anchor: end; }
+.mono, .note, .label { paint-order: stroke; stroke: #ffffff; stroke-width: 3px; stroke-linejoin: round; }
 .band { fill: #f3f6fa; }
 .grid { stroke: #d5dbe3; stroke-width: 1; }
 .edge { stroke: #6b7a90; stroke-width: 1.4; fill: none; opacity: 0.75; }
 .edge.learned { stroke-dasharray: 4 3; opacity: 0.45; }
+.edge.start { stroke: #2e9e62; stroke-dasharray: 2 3; opacity: 0.8; }
 .answered circle { fill: #4a7fc1; stroke: #1f4f8f; stroke-width: 1.5; }
 .holder circle { fill: #f0a830; stroke: #a86a00; stroke-width: 2.5; }
 .failed circle { fill: #e15a5a; stroke: #9b1c1c; stroke-width: 1.5; }

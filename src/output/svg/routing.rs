@@ -54,7 +54,7 @@ pub fn routing(info: &NodeInfo, buckets: &[Bucket]) -> String {
         .collect();
     let level_h = |d: usize| box_height(sizes[d]).max(70.0) + 26.0;
     let tree_h: f64 = (0..depths).map(level_h).sum();
-    let height = TOP + tree_h + 150.0;
+    let height = TOP + tree_h + 90.0;
     let width = 2.0 * CX;
     let mut doc = document(width, height);
 
