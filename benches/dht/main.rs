@@ -20,7 +20,7 @@
 //! for both systems. It prints a table, one JSON line, and the ratios.
 //!
 //! Without `--bench` (that is, under `cargo test` / `cargo nextest`, which
-//! build and run bench targets as tests) it is a test binary with two small
+//! build and run bench targets as tests) it is a test binary with three small
 //! smoke runs (5 nodes), so the suite checks that the harness works:
 //! `smoke` (p2pnode), `smoke_bmuller` (bmuller kademlia) and `smoke_trace`
 //! (trace mode, 8 nodes with k = 3). Where the
