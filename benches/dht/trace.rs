@@ -10,6 +10,7 @@
 
 use p2pnode::dht::Point;
 use p2pnode_testkit::Rng;
+use p2pnode_testkit::kad::full_routing;
 use serde_json::{Value, json};
 
 use crate::Network;
@@ -103,19 +104,6 @@ pub fn run(o: &Opts) -> Result<(), String> {
     Ok(())
 }
 
-/// How many peers a full routing table of node `i` holds: in each
-/// k-bucket, min(k, the nodes in it).
-fn full_routing(net: &P2pNet, i: usize, k: usize) -> usize {
-    let me = Point::of_peer(&net.peer(i));
-    let mut per_bucket = std::collections::HashMap::<u32, usize>::new();
-    for j in (0..net.size()).filter(|j| *j != i) {
-        if let Some(b) = me.distance(&Point::of_peer(&net.peer(j))).ilog2() {
-            *per_bucket.entry(b).or_default() += 1;
-        }
-    }
-    per_bucket.values().map(|c| (*c).min(k)).sum()
-}
-
 fn one_size(binary: &std::path::Path, n: usize, o: &Opts) -> Result<Row, String> {
     let k = o.k.to_string();
     let args = ["--replication-factor", k.as_str()];
@@ -126,7 +114,11 @@ fn one_size(binary: &std::path::Path, n: usize, o: &Opts) -> Result<Row, String>
         if settled { "steady" } else { "still changing" },
         took.as_secs_f64()
     );
-    let full: Vec<f64> = (0..n).map(|i| full_routing(&net, i, o.k) as f64).collect();
+    let points: Vec<Point> = (0..n).map(|i| Point::of_peer(&net.peer(i))).collect();
+    let full: Vec<f64> = points
+        .iter()
+        .map(|me| full_routing(me, points.iter().copied(), o.k) as f64)
+        .collect();
     let mut rng = Rng::new(o.seed ^ n as u64);
     let mut row = Row {
         n,

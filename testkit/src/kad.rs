@@ -22,13 +22,13 @@ const JOIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// nodes not settled yet with a `bootstrap`).
 const SETTLE_PACE: Duration = Duration::from_millis(500);
 
-/// How many peers a full routing table of `nodes[me]` holds in the
-/// network of `nodes` with buckets of `k`.
-pub fn full_routing(me: usize, nodes: &[Node], k: usize) -> usize {
-    let mine = Point::of_peer(&nodes[me].peer_id);
+/// How many peers a full routing table of the node at `me` holds, with
+/// k-buckets of `k`, in a network whose nodes are at `all` (`me` may be
+/// among them): in each k-bucket, min(k, the nodes in it).
+pub fn full_routing(me: &Point, all: impl IntoIterator<Item = Point>, k: usize) -> usize {
     let mut per_bucket = std::collections::HashMap::<u32, usize>::new();
-    for (_, n) in nodes.iter().enumerate().filter(|(i, _)| *i != me) {
-        if let Some(b) = mine.distance(&Point::of_peer(&n.peer_id)).ilog2() {
+    for p in all {
+        if let Some(b) = me.distance(&p).ilog2() {
             *per_bucket.entry(b).or_default() += 1;
         }
     }
@@ -73,8 +73,14 @@ pub async fn settle(net: &Net, k: usize) {
         .pace(SETTLE_PACE)
         .eventually_async(|| async {
             let mut short = Vec::new();
-            for (i, node) in net.nodes.iter().enumerate() {
-                let (have, want) = (node.routing_size().await, full_routing(i, &net.nodes, k));
+            let points: Vec<Point> = net
+                .nodes
+                .iter()
+                .map(|n| Point::of_peer(&n.peer_id))
+                .collect();
+            for (node, me) in net.nodes.iter().zip(&points) {
+                let want = full_routing(me, points.iter().copied(), k);
+                let have = node.routing_size().await;
                 if have < want {
                     short.push(format!("{have}/{want}"));
                     let _ = node.client.bootstrap().await;

@@ -9,7 +9,7 @@
 //! [`providers`] (what each kind of query does with answers), [`serve`]
 //! (peers' requests), [`swarm`] (connections, identify, listeners),
 //! [`join`] (bootstrap peers, rejoining, this node's own address), [`jobs`]
-//! (timers).
+//! (timers), [`trace`] (a lookup whose requests are the answer).
 
 mod commands;
 mod get;
