@@ -143,9 +143,10 @@ pub struct NodeArgs {
     /// knows have answered). 1 to 64.
     #[arg(long, default_value_t = crate::dht::DEFAULT_K, env = "P2PNODE_REPLICATION_FACTOR")]
     pub replication_factor: usize,
-    /// Kademlia's alpha: requests sent in parallel per lookup round. 1 to k.
-    #[arg(long, default_value_t = crate::dht::DEFAULT_ALPHA, env = "P2PNODE_ALPHA")]
-    pub alpha: usize,
+    /// Kademlia's alpha: requests sent in parallel per lookup round, 1 to
+    /// k. Default: 3, or k when k is smaller.
+    #[arg(long, env = "P2PNODE_ALPHA")]
+    pub alpha: Option<usize>,
     /// Pre-shared key file for a private network (the swarm.key format of
     /// go-libp2p/IPFS). Only TCP is used then: QUIC cannot carry pnet.
     #[arg(long, env = "P2PNODE_SWARM_KEY")]
@@ -191,7 +192,11 @@ impl NodeArgs {
                 republish: self.republish_interval,
             });
         }
-        let kademlia = Kademlia::new(self.replication_factor, self.alpha)?;
+        let k = self.replication_factor;
+        let alpha = self
+            .alpha
+            .unwrap_or(crate::dht::DEFAULT_ALPHA.min(k.max(1)));
+        let kademlia = Kademlia::new(k, alpha)?;
         let private = self.swarm_key.is_some();
         let port = self.port.unwrap_or(DEFAULT_PORT);
         let listen = match (self.listen.is_empty(), private) {
@@ -355,6 +360,8 @@ mod tests {
     fn replication_factor_and_alpha_are_bounded() {
         let c = parse(&["--replication-factor", "3", "--alpha", "2"]).unwrap();
         assert_eq!((c.kademlia.k, c.kademlia.alpha), (3, 2));
+        let c = parse(&["--replication-factor", "2"]).unwrap();
+        assert_eq!((c.kademlia.k, c.kademlia.alpha), (2, 2));
         assert_eq!(parse(&[]).unwrap().kademlia, Kademlia::default());
         for bad in [
             &["--replication-factor", "0"][..],
