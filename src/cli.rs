@@ -12,10 +12,11 @@ use libp2p::Multiaddr;
 
 use crate::bootstrap::{self, DEFAULT_PORT};
 use crate::config::{
-    Config, ConfigError, Kademlia, Limits, ReplMode, Timings, default_data_dir, is_quic,
-    listen_on_port,
+    Config, ConfigError, Limits, ReplMode, Timings, default_data_dir, is_quic, listen_on_port,
 };
 use crate::output::Format;
+
+mod kademlia;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -138,15 +139,9 @@ pub struct NodeArgs {
     /// Close a connection after it has been idle this long.
     #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
     pub idle_timeout: Duration,
-    /// Kademlia's k: the k-bucket size and the replication factor (records
-    /// go to the k closest peers; a lookup ends when the k closest peers it
-    /// knows have answered). 1 to 64.
-    #[arg(long, default_value_t = crate::dht::DEFAULT_K, env = "P2PNODE_REPLICATION_FACTOR")]
-    pub replication_factor: usize,
-    /// Kademlia's alpha: requests sent in parallel per lookup round, 1 to
-    /// k. Default: 3, or k when k is smaller.
-    #[arg(long, env = "P2PNODE_ALPHA")]
-    pub alpha: Option<usize>,
+    /// Kademlia's k and alpha.
+    #[command(flatten)]
+    pub kademlia: kademlia::KademliaArgs,
     /// Pre-shared key file for a private network (the swarm.key format of
     /// go-libp2p/IPFS). Only TCP is used then: QUIC cannot carry pnet.
     #[arg(long, env = "P2PNODE_SWARM_KEY")]
@@ -192,11 +187,7 @@ impl NodeArgs {
                 republish: self.republish_interval,
             });
         }
-        let k = self.replication_factor;
-        let alpha = self
-            .alpha
-            .unwrap_or(crate::dht::DEFAULT_ALPHA.min(k.max(1)));
-        let kademlia = Kademlia::new(k, alpha)?;
+        let kademlia = self.kademlia.into_kademlia()?;
         let private = self.swarm_key.is_some();
         let port = self.port.unwrap_or(DEFAULT_PORT);
         let listen = match (self.listen.is_empty(), private) {
@@ -354,32 +345,6 @@ mod tests {
         assert_eq!(e, "--max-key-size must be at least 1");
         let e = parse(&["--query-timeout", "0s"]).unwrap_err();
         assert_eq!(e, "--query-timeout must be longer than zero");
-    }
-
-    #[test]
-    fn replication_factor_and_alpha_are_bounded() {
-        let c = parse(&["--replication-factor", "3", "--alpha", "2"]).unwrap();
-        assert_eq!((c.kademlia.k, c.kademlia.alpha), (3, 2));
-        let c = parse(&["--replication-factor", "2"]).unwrap();
-        assert_eq!((c.kademlia.k, c.kademlia.alpha), (2, 2));
-        assert_eq!(parse(&[]).unwrap().kademlia, Kademlia::default());
-        for bad in [
-            &["--replication-factor", "0"][..],
-            &["--replication-factor", "65"],
-        ] {
-            let e = parse(bad).unwrap_err();
-            assert!(
-                e.starts_with("--replication-factor") && !e.contains('\n'),
-                "{e}"
-            );
-        }
-        for bad in [
-            &["--alpha", "0"][..],
-            &["--replication-factor", "3", "--alpha", "4"],
-        ] {
-            let e = parse(bad).unwrap_err();
-            assert!(e.starts_with("--alpha") && !e.contains('\n'), "{e}");
-        }
     }
 
     #[test]
