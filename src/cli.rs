@@ -18,6 +18,8 @@ use crate::config::{
 use crate::logging::LogFormat;
 use crate::output::Format;
 
+mod kademlia;
+
 const EXAMPLES: &str = "\
 Examples:
   p2pnode                                    create a new network (listen on TCP+QUIC port 4001)
@@ -180,6 +182,9 @@ pub struct NodeArgs {
     /// Close a connection after it has been idle this long.
     #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
     pub idle_timeout: Duration,
+    /// Kademlia's k and alpha.
+    #[command(flatten)]
+    pub kademlia: kademlia::KademliaArgs,
     /// Pre-shared key file for a private network (the swarm.key format of
     /// go-libp2p/IPFS). Only TCP is used then: QUIC cannot carry pnet.
     #[arg(long, env = "P2PNODE_SWARM_KEY")]
@@ -230,6 +235,7 @@ impl NodeArgs {
                 republish: self.republish_interval,
             });
         }
+        let kademlia = self.kademlia.into_kademlia()?;
         let private = self.swarm_key.is_some();
         if self.require_private && !private {
             return Err(ConfigError::PrivateRequired);
@@ -297,6 +303,7 @@ impl NodeArgs {
                 refresh_interval: self.refresh_interval,
                 idle_timeout: self.idle_timeout,
             },
+            kademlia,
             swarm_key: self.swarm_key,
             metrics: self.metrics,
             control_socket: true,

@@ -65,6 +65,45 @@ impl Default for Timings {
     }
 }
 
+/// Kademlia's two size parameters (Maymounkov & Mazières, section 2.3 and
+/// 2.4): k, which is both the size of a k-bucket and the replication factor
+/// (a record is stored on the k closest peers, a lookup ends when the k
+/// closest peers it knows have answered, an answer names up to k closer
+/// peers), and alpha, the requests sent in parallel per lookup round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kademlia {
+    /// k: k-bucket size and replication factor, from 1 to [`MAX_K`].
+    pub k: usize,
+    /// alpha: requests per lookup round, from 1 to k.
+    pub alpha: usize,
+}
+
+/// The largest k accepted: every answer names up to k peers, and the
+/// libp2p networks in use run with k = 20.
+pub const MAX_K: usize = 64;
+
+impl Default for Kademlia {
+    fn default() -> Self {
+        Kademlia {
+            k: crate::dht::DEFAULT_K,
+            alpha: crate::dht::DEFAULT_ALPHA,
+        }
+    }
+}
+
+impl Kademlia {
+    /// Checks `k` (1 to [`MAX_K`]) and `alpha` (1 to k).
+    pub fn new(k: usize, alpha: usize) -> Result<Kademlia, ConfigError> {
+        if !(1..=MAX_K).contains(&k) {
+            return Err(ConfigError::ReplicationFactor { k });
+        }
+        if !(1..=k).contains(&alpha) {
+            return Err(ConfigError::Alpha { alpha, k });
+        }
+        Ok(Kademlia { k, alpha })
+    }
+}
+
 /// Whether the node reads commands from stdin. A person at a terminal wants
 /// a prompt, a script piped in wants its lines answered, and a service or a
 /// detached container (stdin `/dev/null`) wants the node to keep serving.
@@ -99,6 +138,8 @@ pub struct Config {
     pub limits: Limits,
     /// Kademlia timings.
     pub timings: Timings,
+    /// Kademlia's k and alpha.
+    pub kademlia: Kademlia,
     /// Pre-shared key file for a private network.
     pub swarm_key: Option<PathBuf>,
     /// Prometheus metrics address.
@@ -139,6 +180,7 @@ impl Config {
             ephemeral: true,
             limits: Limits::default(),
             timings: Timings::default(),
+            kademlia: Kademlia::default(),
             swarm_key: None,
             metrics: None,
             control_socket: false,
@@ -221,6 +263,24 @@ pub enum ConfigError {
         "--require-private: no swarm key given (--swarm-key or P2PNODE_SWARM_KEY); refusing to start as an open node"
     )]
     PrivateRequired,
+    /// A replication factor k out of bounds.
+    #[error(
+        "--replication-factor {k}: must be from 1 to {MAX_K} (Kademlia's k; the default is 20)"
+    )]
+    ReplicationFactor {
+        /// The k given.
+        k: usize,
+    },
+    /// An alpha out of bounds.
+    #[error(
+        "--alpha {alpha}: must be from 1 to the replication factor ({k}); a lookup round asks at most the k closest peers"
+    )]
+    Alpha {
+        /// The alpha given.
+        alpha: usize,
+        /// The k in force.
+        k: usize,
+    },
 }
 
 /// The most `--announce` addresses: libp2p's identify carries at most 20

@@ -174,10 +174,11 @@ pub async fn request(
                 source,
             })?;
         let (read, mut write) = stream.into_split();
-        let mut req = serde_json::to_string(&Request {
-            args: args.to_vec(),
-            json,
-        })?;
+        let args = match std::env::current_dir() {
+            Ok(cwd) => command::trace::absolute_paths(args, &cwd),
+            Err(_) => args.to_vec(),
+        };
+        let mut req = serde_json::to_string(&Request { args, json })?;
         req.push('\n');
         write.write_all(req.as_bytes()).await?;
         let mut answer = String::new();

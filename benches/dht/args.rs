@@ -27,6 +27,12 @@ pub struct Opts {
     pub binary: Option<std::path::PathBuf>,
     /// Idle connection timeout of the scale mode's nodes.
     pub idle: Duration,
+    /// Trace mode: lookups traced in networks of these sizes.
+    pub trace: bool,
+    /// Trace mode's network sizes.
+    pub trace_nodes: Vec<usize>,
+    /// Trace mode's k (`--replication-factor`).
+    pub k: usize,
 }
 
 impl Opts {
@@ -43,6 +49,9 @@ impl Opts {
             verbose: false,
             binary: None,
             idle: Duration::from_secs(600),
+            trace: false,
+            trace_nodes: vec![16, 32, 64],
+            k: 3,
         }
     }
 
@@ -59,7 +68,8 @@ impl Opts {
 
 pub const USAGE: &str = "\
 usage: cargo bench --bench dht -- [--nodes N] [--records R] [--gets G] [--seed S]
-                                 [--no-bmuller] [--scale N] [--binary PATH] [--verbose]
+                                 [--no-bmuller] [--scale N] [--trace [--trace-nodes N,N] [--k K]]
+                                 [--binary PATH] [--verbose]
   --nodes N     nodes per network (processes on 127.0.0.1), default 60
   --records R   records put, default 100
   --gets G      gets per record, each from a different node without a local copy, default 3
@@ -69,6 +79,10 @@ usage: cargo bench --bench dht -- [--nodes N] [--records R] [--gets G] [--seed S
   --flood R     instead: R records pushed into one node by four peers (durable acknowledgements)
   --binary PATH run this p2pnode binary instead of the one cargo built (before/after runs)
   --idle-timeout S  scale mode: close connections idle for S seconds (default 600, as p2pnode)
+  --trace       instead: networks of --trace-nodes processes with k = --k; R records put,
+                each traced from G random nodes, and R x G traces of keys nobody holds
+  --trace-nodes N,N,..  trace mode's network sizes, default 16,32,64
+  --k K         trace mode's k (--replication-factor), default 3
   --verbose     show the nodes' stderr";
 
 /// Parses the options after `--bench`.
@@ -89,6 +103,21 @@ pub fn parse(args: &[String]) -> Result<Opts, String> {
             "--flood" => o.flood = Some(number(it.next(), a)? as usize),
             "--idle-timeout" => o.idle = Duration::from_secs(number(it.next(), a)?),
             "--no-bmuller" => o.bmuller = false,
+            "--trace" => o.trace = true,
+            "--k" => o.k = number(it.next(), a)? as usize,
+            "--trace-nodes" => {
+                let list = it
+                    .next()
+                    .ok_or(format!("--trace-nodes needs N,N,..\n{USAGE}"))?;
+                o.trace_nodes = list
+                    .split(',')
+                    .map(|n| {
+                        n.trim()
+                            .parse()
+                            .map_err(|_| format!("--trace-nodes: {n}\n{USAGE}"))
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
             "--binary" => {
                 o.binary = Some(
                     it.next()

@@ -5,6 +5,7 @@
 //! cargo bench --bench dht -- --nodes 60 --records 100     # processes, p2pnode vs bmuller
 //! cargo bench --bench dht -- --nodes 20                   # the 20-node figures
 //! cargo bench --bench dht -- --scale 1000                 # 1,000 in-process nodes (memory transport)
+//! cargo bench --bench dht -- --trace                      # lookups traced: rounds against log2(N), k = 3
 //! ```
 //!
 //! Process mode starts N p2pnode processes (the release binary cargo built
@@ -19,9 +20,10 @@
 //! for both systems. It prints a table, one JSON line, and the ratios.
 //!
 //! Without `--bench` (that is, under `cargo test` / `cargo nextest`, which
-//! build and run bench targets as tests) it is a test binary with two small
+//! build and run bench targets as tests) it is a test binary with three small
 //! smoke runs (5 nodes), so the suite checks that the harness works:
-//! `smoke` (p2pnode) and `smoke_bmuller` (bmuller kademlia). Where the
+//! `smoke` (p2pnode), `smoke_bmuller` (bmuller kademlia) and `smoke_trace`
+//! (trace mode, 8 nodes with k = 3). Where the
 //! reference peers are not installed, `smoke_bmuller` is listed as ignored
 //! (nextest: SKIP), unless `P2PNODE_REQUIRE_PEERS=1` (CI) makes it fail.
 
@@ -32,6 +34,7 @@ mod p2p;
 mod report;
 mod scale;
 mod stats;
+mod trace;
 mod workload;
 
 use std::path::Path;
@@ -129,6 +132,7 @@ fn main() -> ExitCode {
         return harness::main(vec![
             test("smoke", || smoke(false)),
             test("smoke_bmuller", || smoke(true)).needs(PEERS),
+            test("smoke_trace", trace::smoke),
         ]);
     }
     let opts = match args::parse(&args) {
@@ -139,6 +143,7 @@ fn main() -> ExitCode {
         }
     };
     let outcome = match (opts.scale, opts.flood) {
+        _ if opts.trace => trace::run(&opts).map_err(|e| format!("trace mode failed: {e}")),
         (Some(n), _) => scale::run(n, &opts).map_err(|e| format!("scale mode failed: {e}")),
         (None, Some(r)) => {
             let binary = opts
@@ -210,7 +215,7 @@ fn run_p2p(o: &Opts) -> Result<Summary, String> {
         .as_deref()
         .unwrap_or(Path::new(env!("CARGO_BIN_EXE_p2pnode")));
     run_on("p2pnode", o, || {
-        let (net, started, joiners) = p2p::P2pNet::start(binary, o.nodes, o.verbose)?;
+        let (net, started, joiners) = p2p::P2pNet::start(binary, o.nodes, o.verbose, &[])?;
         Ok((Box::new(net) as Box<dyn Network>, started, joiners))
     })
 }

@@ -34,9 +34,11 @@ fn spawn(
     i: usize,
     bootstrap: Option<&str>,
     verbose: bool,
+    args: &[&str],
 ) -> Result<NodeProc, String> {
     let mut opts = Opts::default()
         .arg("--ephemeral")
+        .args(args)
         .data_dir(&dir.join(format!("n{i}")))
         .env(
             "RUST_LOG",
@@ -54,25 +56,34 @@ fn spawn(
 }
 
 impl P2pNet {
-    /// Starts `n` nodes: the first creates the network, the others join
-    /// through it, all started at once. Returns the network, the time until
-    /// all listened, and the instant the joiners were started.
+    /// Starts `n` nodes with the extra arguments `args`: the first creates
+    /// the network, the others join through it, all started at once.
+    /// Returns the network, the time until all listened, and the instant
+    /// the joiners were started.
     pub fn start(
         binary: &Path,
         n: usize,
         verbose: bool,
+        args: &[&str],
     ) -> Result<(P2pNet, Duration, Instant), String> {
         let binary = Binary::at(binary);
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let t0 = Instant::now();
         let deadline = t0 + START_TIMEOUT;
-        let mut seed = spawn(&binary, dir.path(), 0, None, verbose)?;
+        let mut seed = spawn(&binary, dir.path(), 0, None, verbose, args)?;
         seed.await_listening(deadline)?;
         let seed_addr = seed.tcp_addr().to_string();
         let joiners = Instant::now();
         let mut procs = vec![seed];
         for i in 1..n {
-            procs.push(spawn(&binary, dir.path(), i, Some(&seed_addr), verbose)?);
+            procs.push(spawn(
+                &binary,
+                dir.path(),
+                i,
+                Some(&seed_addr),
+                verbose,
+                args,
+            )?);
         }
         for p in &mut procs[1..] {
             p.await_listening(deadline)?;
@@ -99,8 +110,13 @@ impl P2pNet {
         ))
     }
 
+    /// The peer ID of node `i`.
+    pub fn peer(&self, i: usize) -> PeerId {
+        self.nodes[i].peer
+    }
+
     /// Sends one command line to node `i`; its JSON reply and the round trip.
-    fn request(&mut self, i: usize, line: &str) -> Result<(Value, Duration), String> {
+    pub fn request(&mut self, i: usize, line: &str) -> Result<(Value, Duration), String> {
         let t = Instant::now();
         let v = self.nodes[i].proc.try_cmd(line, REPLY_TIMEOUT)?;
         Ok((v, t.elapsed()))

@@ -50,7 +50,7 @@ pub fn measure(
 /// Polls the routing tables until they have held steady for [`STEADY`];
 /// answers whether they did, when they last changed (since `since`), and
 /// their mean size.
-fn settle(net: &mut dyn Network, since: Instant) -> Result<(bool, Duration, f64), String> {
+pub fn settle(net: &mut dyn Network, since: Instant) -> Result<(bool, Duration, f64), String> {
     let mut last: Vec<usize> = Vec::new();
     let mut last_change = Instant::now();
     let mut avg = 0.0;

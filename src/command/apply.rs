@@ -30,7 +30,10 @@ pub async fn apply(client: &Client, command: Command) -> Reply {
             .map(Body::Providers),
         Command::Peers => client.peers().await.map(Body::Peers),
         Command::Id => client.info().await.map(Body::Id),
-        Command::Routing => client.routing().await.map(Body::Routing),
+        Command::Routing { svg } => return super::trace::routing(client, name, svg).await,
+        Command::Trace { target, svg } => {
+            return super::trace::apply(client, name, target, svg).await;
+        }
         Command::Closest { key } => client
             .closest(key.into_record_key())
             .await

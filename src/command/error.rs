@@ -50,6 +50,22 @@ pub enum ParseError {
         /// The command's name.
         cmd: &'static str,
     },
+    /// An option given without its value (`--svg` with no FILE).
+    #[error("{option} needs {what}")]
+    OptionValue {
+        /// The option.
+        option: &'static str,
+        /// What must follow it.
+        what: &'static str,
+    },
+    /// Text given where a peer ID must be.
+    #[error("not a peer ID: {} ({})", quote(.text), escape_controls(.reason))]
+    PeerId {
+        /// The text.
+        text: String,
+        /// Why it is not one.
+        reason: String,
+    },
     /// `--quorum` with no count after it.
     #[error("--quorum needs a number or 'all'")]
     QuorumMissing,

@@ -11,6 +11,7 @@
 //! - `quote`: text back into a token, and made safe for a terminal.
 //! - `parse`: tokens into a [`Command`]; how each argument is written back.
 //! - `apply`: a [`Command`] run against the node.
+//! - [`trace`]: `trace` and `routing`'s arguments (`--svg FILE`), run.
 //! - `error`: [`ParseError`].
 
 mod apply;
@@ -19,6 +20,7 @@ mod parse;
 mod quote;
 mod table;
 mod tokenize;
+pub mod trace;
 
 use std::str::FromStr;
 

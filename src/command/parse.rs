@@ -65,19 +65,49 @@ impl Args {
     }
 
     /// `value`, when every argument has been used.
-    fn end(self, value: Command) -> Result<Command, ParseError> {
+    pub(crate) fn end(self, value: Command) -> Result<Command, ParseError> {
         match self.tokens.is_empty() {
             true => Ok(value),
             false => Err(self.usage()),
         }
     }
 
-    fn next(&mut self) -> Result<Token, ParseError> {
+    pub(crate) fn next(&mut self) -> Result<Token, ParseError> {
         self.tokens.pop_front().ok_or_else(|| self.usage())
     }
 
+    /// Takes the option `name` (an unquoted word, anywhere) and the word
+    /// after it out of the arguments; `what` names that word in the error
+    /// when it is missing.
+    pub(crate) fn take_option(
+        &mut self,
+        name: &'static str,
+        what: &'static str,
+    ) -> Result<Option<String>, ParseError> {
+        let Some(at) = self.tokens.iter().position(|t| !t.quoted && t.text == name) else {
+            return Ok(None);
+        };
+        self.tokens.remove(at);
+        match self.tokens.remove(at) {
+            Some(t) => Ok(Some(t.text)),
+            None => Err(ParseError::OptionValue { option: name, what }),
+        }
+    }
+
+    /// Takes the unquoted word `name` when it is the next argument.
+    pub(crate) fn take_flag(&mut self, name: &str) -> bool {
+        let here = self
+            .tokens
+            .front()
+            .is_some_and(|t| !t.quoted && t.text == name);
+        if here {
+            self.tokens.pop_front();
+        }
+        here
+    }
+
     /// The next argument, as a key.
-    fn key(&mut self) -> Result<UserKey, ParseError> {
+    pub(crate) fn key(&mut self) -> Result<UserKey, ParseError> {
         Ok(UserKey::parse(&self.next()?.text)?)
     }
 

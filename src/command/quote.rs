@@ -12,6 +12,9 @@ use std::fmt::Write;
 /// it is meant as text, so it is never read as the option.
 pub(crate) const QUORUM_OPTION: &str = "--quorum";
 
+/// Every option word of the commands: quoted whenever meant as text.
+pub(crate) const OPTION_WORDS: &[&str] = &[QUORUM_OPTION, "--svg", "--peer", "--providers"];
+
 /// Whether `c` must never reach a terminal raw: control characters (ESC,
 /// newline, CR, tab, DEL, C1), the Unicode line and paragraph separators,
 /// and the bidirectional overrides that reorder what is shown.
@@ -26,7 +29,7 @@ pub fn needs_escape(c: char) -> bool {
 /// Whether `s` is read back as itself without quotes.
 fn is_plain(s: &str) -> bool {
     !s.is_empty()
-        && s != QUORUM_OPTION
+        && !OPTION_WORDS.contains(&s)
         && s.chars()
             .all(|c| !c.is_whitespace() && !matches!(c, '"' | '\'' | '\\') && !needs_escape(c))
 }

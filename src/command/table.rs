@@ -11,6 +11,7 @@ use std::fmt;
 use crate::bootstrap::DialTarget;
 use crate::command::ParseError;
 use crate::command::parse::{self, Args, LineArg};
+use crate::command::trace::{SvgPath, TraceArg};
 use crate::keys::UserKey;
 use crate::network::Quorum;
 
@@ -153,6 +154,19 @@ command_table! {
         help: "find the providers of KEY",
         parse: |args| args.key_only(|key| Command::Providers { key }),
     },
+    /// Follow one lookup through the network, request by request.
+    Trace {
+        /// What to look for.
+        target: TraceArg,
+        /// Where to write its picture.
+        svg: SvgPath,
+    } => {
+        name: "trace",
+        aliases: [],
+        usage: "trace KEY | trace --peer PEER_ID | trace --providers KEY [--svg FILE]",
+        help: "run a lookup through the network (never the local store): every round, peer asked, XOR distance, answer",
+        parse: crate::command::trace::parse,
+    },
     /// List the connected peers.
     Peers => {
         name: "peers",
@@ -170,12 +184,15 @@ command_table! {
         parse: |args| args.none(Command::Id),
     },
     /// Show the routing table.
-    Routing => {
+    Routing {
+        /// Where to write its picture (the Kademlia paper's binary tree).
+        svg: SvgPath,
+    } => {
         name: "routing",
         aliases: [],
-        usage: "routing",
-        help: "the routing table, k-bucket by k-bucket",
-        parse: |args| args.none(Command::Routing),
+        usage: "routing [--svg FILE]",
+        help: "the routing table, k-bucket by k-bucket; --svg draws it as the paper's binary tree",
+        parse: crate::command::trace::parse_routing,
     },
     /// The closest known peers to a key.
     Closest {

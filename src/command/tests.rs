@@ -135,7 +135,12 @@ fn blank_and_comment_lines_ask_nothing() {
 #[test]
 fn simple_commands_and_aliases() {
     assert_eq!(p("peers"), Ok(Command::Peers));
-    assert_eq!(p("  routing "), Ok(Command::Routing));
+    assert_eq!(
+        p("  routing "),
+        Ok(Command::Routing {
+            svg: Default::default()
+        })
+    );
     assert_eq!(p("exit"), Ok(Command::Quit));
     assert_eq!(p("?"), Ok(Command::Help));
     assert_eq!(p("help put"), Ok(Command::Help));

@@ -106,6 +106,17 @@ impl Distance {
         255u32.checked_sub(self.common_prefix_bits())
     }
 
+    /// log2 of the distance as a real number (`None` for distance zero):
+    /// 255.0 is as far as two points can be, and each bit of common prefix
+    /// takes about 1 off. What `trace` shows and draws to place peers.
+    pub fn log2(&self) -> Option<f64> {
+        let first = self.0.iter().position(|b| *b != 0)?;
+        let window = &self.0[first..(first + 8).min(32)];
+        let v = window.iter().fold(0u64, |v, b| (v << 8) | u64::from(*b));
+        let shift = 8 * (32 - first - window.len());
+        Some((v as f64).log2() + shift as f64)
+    }
+
     /// The distance as 64 hexadecimal digits.
     pub fn to_hex(&self) -> String {
         hex::encode(self.0)
@@ -146,6 +157,11 @@ mod tests {
         d[31] = 1;
         assert_eq!(Distance(d).ilog2(), Some(0));
         assert_eq!(Distance(d).to_hex().len(), 64);
+        assert_eq!(Distance(d).log2(), Some(0.0));
+        d[0] = 0xff;
+        let l = Distance(d).log2().unwrap();
+        assert!(l > 255.99 && l < 256.0, "{l}");
+        assert_eq!(Distance::ZERO.log2(), None);
     }
 
     #[test]

@@ -105,6 +105,20 @@ pub enum MessageType {
     Ping = 5,
 }
 
+impl MessageType {
+    /// Its name in the spec (`GET_VALUE`, ...), as `stats` shows it.
+    pub fn spec_name(self) -> &'static str {
+        match self {
+            MessageType::PutValue => "PUT_VALUE",
+            MessageType::GetValue => "GET_VALUE",
+            MessageType::AddProvider => "ADD_PROVIDER",
+            MessageType::GetProviders => "GET_PROVIDERS",
+            MessageType::FindNode => "FIND_NODE",
+            MessageType::Ping => "PING",
+        }
+    }
+}
+
 /// The connection states of the spec.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
 #[repr(i32)]

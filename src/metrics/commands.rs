@@ -94,6 +94,7 @@ fn outcome(failure: Option<&Failure>) -> &'static str {
         Some(Failure::NotFound | Failure::Oversized { .. }) => "not_found",
         Some(Failure::PutQuorum { .. } | Failure::GetQuorum { .. }) => "quorum_not_met",
         Some(Failure::Unhealthy(_)) => "unhealthy",
+        Some(Failure::Picture { .. }) => "picture_not_written",
         Some(Failure::Node(e)) => match e {
             Error::Invalid(_) => "invalid",
             Error::Refused(_) => "refused",

@@ -37,6 +37,10 @@ pub(crate) enum Command {
         key: RecordKey,
         reply: oneshot::Sender<Result<ProvidersReport, Error>>,
     },
+    Trace {
+        target: crate::network::trace::TraceTarget,
+        reply: oneshot::Sender<Result<crate::network::trace::TraceReport, Error>>,
+    },
     Peers {
         reply: oneshot::Sender<Vec<PeerInfo>>,
     },
@@ -158,6 +162,15 @@ impl Client {
     /// Finds the providers of `key`.
     pub async fn providers(&self, key: RecordKey) -> Result<ProvidersReport, Error> {
         self.ask(|reply| Command::Providers { key, reply }).await?
+    }
+
+    /// Runs an iterative lookup of `target` through the network (never
+    /// answered from this node's store) and reports every request of it.
+    pub async fn trace(
+        &self,
+        target: crate::network::trace::TraceTarget,
+    ) -> Result<crate::network::trace::TraceReport, Error> {
+        self.ask(|reply| Command::Trace { target, reply }).await?
     }
 
     /// The connected peers.

@@ -14,6 +14,7 @@ pub mod pnet_check;
 mod ratelimit;
 pub mod reports;
 mod retry;
+pub mod trace;
 pub mod transport;
 
 use std::time::Duration;
@@ -77,8 +78,8 @@ impl Node {
         let swarm = transport::build(key, &config, kind)?;
         let (tx, rx) = mpsc::channel(client::COMMAND_CAPACITY);
         let settings = Settings {
-            k: crate::dht::DEFAULT_K,
-            alpha: crate::dht::DEFAULT_ALPHA,
+            k: config.kademlia.k,
+            alpha: config.kademlia.alpha,
             timings: config.timings,
             limits: config.limits,
         };

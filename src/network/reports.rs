@@ -142,6 +142,10 @@ pub struct NodeInfo {
     pub listen: Vec<Multiaddr>,
     /// External addresses advertised to peers.
     pub external: Vec<Multiaddr>,
+    /// Kademlia's k in force (`--replication-factor`).
+    pub k: usize,
+    /// Kademlia's alpha in force (`--alpha`).
+    pub alpha: usize,
 }
 
 /// One k-bucket of the routing table.
@@ -189,6 +193,13 @@ pub struct Stats {
     pub queries_active: usize,
     /// Inbound Kademlia requests served.
     pub requests_served: u64,
+    /// The same, by message type (`GET_VALUE`, `FIND_NODE`, ...: the
+    /// spec's names); types never asked are absent.
+    pub requests_by_type: std::collections::BTreeMap<&'static str, u64>,
+    /// Kademlia's k in force (`--replication-factor`).
+    pub k: usize,
+    /// Kademlia's alpha in force (`--alpha`).
+    pub alpha: usize,
     /// Records and provider records pushed by peers and refused (limits,
     /// validation, stale versions).
     pub records_refused: u64,

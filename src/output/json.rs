@@ -23,6 +23,9 @@ pub(super) fn render(reply: &Reply) -> Value {
     if let Some(Value::Object(fields)) = reply.body().map(body) {
         obj.extend(fields);
     }
+    if let Some(p) = reply.picture() {
+        obj.insert("svg".into(), json!(p.path.display().to_string()));
+    }
     Value::Object(obj)
 }
 
@@ -45,6 +48,7 @@ fn body(body: &Body) -> Value {
         }),
         Body::Get(g) => get(g),
         Body::Provide(p) => json!({ "announced": p.announced, "elapsed_ms": ms(p.elapsed) }),
+        Body::Trace(t) => super::trace::json(t),
         Body::Providers(p) => json!({
             "providers": strings(&p.providers),
             "peers_queried": p.peers_queried,
@@ -63,6 +67,8 @@ fn body(body: &Body) -> Value {
             "peer_id": info.peer.to_string(),
             "listen": strings(&info.listen),
             "external": strings(&info.external),
+            "k": info.k,
+            "alpha": info.alpha,
         }),
         Body::Routing(buckets) => json!({
             "size": buckets.iter().map(|b| b.entries.len()).sum::<usize>(),
@@ -93,6 +99,9 @@ fn body(body: &Body) -> Value {
             "queries_started": s.queries_started,
             "queries_active": s.queries_active,
             "requests_served": s.requests_served,
+            "requests_by_type": s.requests_by_type,
+            "k": s.k,
+            "alpha": s.alpha,
             "records_refused": s.records_refused,
             "unflushed": s.unflushed,
             "uptime_secs": s.uptime_secs,

@@ -8,12 +8,16 @@
 //! - `json`: the `--json` objects (and the start-up events).
 //! - `text`: the friendly text, with everything from users or peers
 //!   escaped so it cannot fake a line or move the cursor.
+//! - `trace`: `trace` as text and JSON.
+//! - [`svg`]: the pictures `--svg FILE` writes ([`Picture`]).
 
 use std::time::Duration;
 
 mod json;
 mod ops;
+pub mod svg;
 mod text;
+mod trace;
 
 use libp2p::PeerId;
 
@@ -24,6 +28,7 @@ use crate::network::client::{
 };
 
 pub use json::{listening_event, metrics_event};
+pub use svg::Picture;
 pub use text::show_value;
 
 /// How replies are written.
@@ -46,6 +51,8 @@ pub enum Body {
     Provide(ProvideReport),
     /// `providers`.
     Providers(ProvidersReport),
+    /// `trace`.
+    Trace(Box<crate::network::trace::TraceReport>),
     /// `peers`.
     Peers(Vec<PeerInfo>),
     /// `id`.
@@ -110,6 +117,15 @@ pub enum Failure {
     /// `health`: a check failed (the reasons, joined).
     #[error("unhealthy: {0}")]
     Unhealthy(String),
+    /// `--svg FILE`: the picture could not be written (the reply has the
+    /// command's answer all the same).
+    #[error("cannot write the picture to {path}: {reason}")]
+    Picture {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
     /// `get`: fewer copies than the quorum asked for were found.
     #[error("quorum not met: found {copies} copies")]
     GetQuorum {
@@ -159,6 +175,7 @@ pub struct Reply {
     key: Option<UserKey>,
     body: Option<Body>,
     failure: Option<Failure>,
+    picture: Option<Picture>,
 }
 
 impl Reply {
@@ -177,7 +194,31 @@ impl Reply {
             key,
             body,
             failure,
+            picture: None,
         }
+    }
+
+    /// The reply with the picture its command wrote (`--svg FILE`); a
+    /// picture that could not be written makes the reply a failure.
+    pub fn with_picture(mut self, picture: Option<Picture>) -> Reply {
+        if let Some(Picture {
+            path,
+            written: Err(reason),
+        }) = &picture
+            && self.failure.is_none()
+        {
+            self.failure = Some(Failure::Picture {
+                path: path.display().to_string(),
+                reason: reason.clone(),
+            });
+        }
+        self.picture = picture;
+        self
+    }
+
+    /// The picture written for this reply, if one was asked for.
+    pub fn picture(&self) -> Option<&Picture> {
+        self.picture.as_ref()
     }
 
     /// The reply to input that was not a command.

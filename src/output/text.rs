@@ -45,19 +45,28 @@ pub(super) fn render(reply: &Reply) -> String {
     let Some(body) = reply.body() else {
         return error.unwrap_or_default();
     };
+    let text = body_text(body, &key, error);
+    match reply.picture() {
+        Some(p) => super::svg::with_note(text, p),
+        None => text,
+    }
+}
+
+fn body_text(body: &Body, key: &str, error: Option<String>) -> String {
     let text = match body {
-        Body::Put(p) => return put(p, &key, error),
-        Body::Get(g) => return get(g, &key, error),
+        Body::Put(p) => return put(p, key, error),
+        Body::Get(g) => return get(g, key, error),
+        Body::Trace(t) => super::trace::text(t, key),
         Body::Provide(p) => format!(
             "providing {key}: announced to {} peer(s) ({} ms)",
             p.announced,
             ms(p.elapsed)
         ),
-        Body::Providers(p) => providers(p, &key),
+        Body::Providers(p) => providers(p, key),
         Body::Peers(peers) => peers_text(peers),
         Body::Id(info) => id(info),
         Body::Routing(buckets) => routing(buckets),
-        Body::Closest(close) => closest(close, &key),
+        Body::Closest(close) => closest(close, key),
         Body::Dial(peer) => format!("connected to {peer}"),
         Body::Bootstrap(n) => format!("bootstrap done: {n} peer(s) in the routing table"),
         Body::Stats(s) => stats(s),
@@ -148,7 +157,10 @@ fn providers(p: &ProvidersReport, key: &str) -> String {
 }
 
 fn id(info: &NodeInfo) -> String {
-    let mut s = format!("peer id: {}", info.peer);
+    let mut s = format!(
+        "peer id: {}\n  k (replication factor): {}  alpha: {}",
+        info.peer, info.k, info.alpha
+    );
     for a in &info.listen {
         let _ = write!(s, "\n  listening: {}", addrs(std::slice::from_ref(a)));
     }
@@ -220,10 +232,19 @@ fn closest(close: &[Close], key: &str) -> String {
 }
 
 fn stats(s: &Stats) -> String {
+    let by_type: Vec<String> = s
+        .requests_by_type
+        .iter()
+        .map(|(t, n)| format!("{t} {n}"))
+        .collect();
+    let by_type = match by_type.is_empty() {
+        true => String::new(),
+        false => format!(" ({})", by_type.join(", ")),
+    };
     format!(
         "peers {}  connections {}  routing table {}  records {}  provided {}\n\
-         queries started {} (active {})  requests served {}  records refused {}  uptime {} s\n\
-         commands served {}  metrics {}",
+         queries started {} (active {})  requests served {}{by_type}  records refused {}  uptime {} s\n\
+         k (replication factor) {}  alpha {}  commands served {}  metrics {}",
         s.connected_peers,
         s.connections,
         s.routing_table,
@@ -234,6 +255,8 @@ fn stats(s: &Stats) -> String {
         s.requests_served,
         s.records_refused,
         s.uptime_secs,
+        s.k,
+        s.alpha,
         s.commands_served,
         s.metrics
             .map_or("off".to_string(), |a| format!("http://{a}/metrics"))

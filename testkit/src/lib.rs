@@ -12,6 +12,8 @@
 //!   test hands in), [`Opts`], [`NodeProc`] driven through `--json`.
 //! - [`inproc`]: nodes in the test's own process through the library API:
 //!   [`spawn_nodes`], [`Net`], and [`NodeExt`] (REPL lines answered in JSON).
+//! - [`kad`]: in-process networks with a small k ([`kad::spawn_with_k`]),
+//!   settled when every routing table is as full as k allows.
 //! - [`peers`]: the third-party reference peers of `../shared/peers`
 //!   (py-libp2p, bmuller kademlia) on the same process driver.
 //! - [`harness`]: a libtest-compatible `main` whose tests that need something
@@ -26,6 +28,7 @@
 pub mod binary;
 pub mod harness;
 pub mod inproc;
+pub mod kad;
 pub mod peers;
 pub mod process;
 pub mod rng;

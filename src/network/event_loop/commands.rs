@@ -22,6 +22,7 @@ impl EventLoop {
             Command::Get { key, quorum, reply } => self.start_get(key, quorum, reply),
             Command::Provide { key, reply } => self.start_provide(key, Some(reply)),
             Command::Providers { key, reply } => self.start_providers(key, reply),
+            Command::Trace { target, reply } => self.start_trace(target, reply),
             Command::Peers { reply } => {
                 let _ = reply.send(self.peers.list());
             }
@@ -30,6 +31,8 @@ impl EventLoop {
                     peer: *self.swarm.local_peer_id(),
                     listen: self.listen_addrs(),
                     external: self.swarm.external_addresses().cloned().collect(),
+                    k: self.settings.k,
+                    alpha: self.settings.alpha,
                 };
                 let _ = reply.send(info);
             }

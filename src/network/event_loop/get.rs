@@ -90,22 +90,21 @@ impl EventLoop {
         self.advance(id);
     }
 
-    /// A GET_VALUE answer: keeps a valid copy; true when it held one.
-    pub(super) fn get_answer(
-        &mut self,
-        g: &mut GetQuery,
-        peer: &PeerId,
+    /// The record in a GET_VALUE answer, when this node accepts it under
+    /// `key`; `Ok(None)` when the answer holds none (or another key's).
+    pub(super) fn record_in_answer(
+        &self,
+        key: &RecordKey,
         m: &Message,
-        lookup: &mut Lookup,
-    ) -> bool {
+    ) -> Result<Option<Record>, Refusal> {
         let Some(w) = &m.record else {
-            return false;
+            return Ok(None);
         };
-        if w.key != g.key.as_ref() && !w.key.is_empty() {
-            return false;
+        if w.key != key.as_ref() && !w.key.is_empty() {
+            return Ok(None);
         }
         let record = Record {
-            key: g.key.clone(),
+            key: key.clone(),
             value: w.value.clone(),
             publisher: PeerId::from_bytes(&w.publisher).ok(),
             version: Version(w.version),
@@ -116,14 +115,27 @@ impl EventLoop {
                 self.settings.timings.record_ttl,
             )),
         };
-        match self.store.check_record(&record) {
-            Ok(()) => {}
+        self.store.check_record(&record)?;
+        Ok(Some(record))
+    }
+
+    /// A GET_VALUE answer: keeps a valid copy; true when it held one.
+    pub(super) fn get_answer(
+        &mut self,
+        g: &mut GetQuery,
+        peer: &PeerId,
+        m: &Message,
+        lookup: &mut Lookup,
+    ) -> bool {
+        let record = match self.record_in_answer(&g.key, m) {
+            Ok(Some(record)) => record,
+            Ok(None) => return false,
             Err(Refusal::ValueTooLarge { .. }) => {
                 g.oversized += 1;
                 return false;
             }
             Err(_) => return false,
-        }
+        };
         g.copies.push((Some(*peer), record));
         if g.satisfied() {
             lookup.stop();

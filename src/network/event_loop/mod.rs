@@ -9,7 +9,7 @@
 //! [`providers`] (what each kind of query does with answers), [`serve`]
 //! (peers' requests), [`swarm`] (connections, identify, listeners),
 //! [`join`] (bootstrap peers, rejoining, this node's own address), [`jobs`]
-//! (timers).
+//! (timers), [`trace`] (a lookup whose requests are the answer).
 
 mod commands;
 mod connections;
@@ -25,6 +25,7 @@ mod put;
 mod query;
 mod serve;
 mod swarm;
+mod trace;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -309,6 +310,8 @@ impl EventLoop {
         let load = self.store.load_report();
         s.store_unknown_entries = load.unknown;
         s.store_quarantined = load.corrupt;
+        s.k = self.settings.k;
+        s.alpha = self.settings.alpha;
         s
     }
 

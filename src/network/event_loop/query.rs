@@ -36,6 +36,8 @@ pub(super) enum Kind {
     Bootstrap(super::join::BootstrapQuery),
     /// `dial PEER_ID`: FIND_NODE for the peer's ID until a peer names it.
     FindPeer(super::find_peer::FindPeerQuery),
+    /// `trace`: a lookup whose steps are the answer.
+    Trace(super::trace::TraceQuery),
 }
 
 /// One query; see the module docs.
@@ -180,6 +182,11 @@ impl EventLoop {
         let Some(q) = self.queries.active.get_mut(&id) else {
             return;
         };
+        if let Kind::Trace(t) = &mut q.kind
+            && !t.may_answer(&q.lookup, Instant::now())
+        {
+            return;
+        }
         let store = match &q.kind {
             Kind::Put(p) => Some(p.store_request()),
             Kind::Provide(p) => Some(p.store_request(&self.swarm)),
@@ -230,6 +237,7 @@ impl EventLoop {
                 Kind::Providers(_) => "providers",
                 Kind::Bootstrap(_) => "bootstrap",
                 Kind::FindPeer(_) => "find_peer",
+                Kind::Trace(_) => "trace",
             };
             m.query(name, started.elapsed(), lookup.steps().len());
         }
@@ -240,6 +248,7 @@ impl EventLoop {
             Kind::Providers(p) => p.done(&lookup),
             Kind::Bootstrap(b) => self.bootstrap_done(b),
             Kind::FindPeer(f) => self.find_peer_done(f, &lookup),
+            Kind::Trace(t) => self.trace_done(t, &lookup),
         }
     }
 
@@ -285,6 +294,7 @@ impl EventLoop {
                         }
                         named
                     }
+                    Kind::Trace(t) => self.trace_answer(t, &peer, &message, &mut q.lookup),
                     _ => false,
                 };
                 q.lookup.on_answer(&peer, closer, had_value, now);

@@ -41,6 +41,13 @@ impl EventLoop {
             self.refuse(peer, &RecordKey::new(&""), why, channel);
             return;
         }
+        if let Some(kind) = request.kind() {
+            *self
+                .stats
+                .requests_by_type
+                .entry(kind.spec_name())
+                .or_default() += 1;
+        }
         self.peer_asked(&peer);
         let key = request.key.clone();
         let response = match request.kind() {
