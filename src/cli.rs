@@ -14,6 +14,7 @@ use crate::bootstrap::{self, DEFAULT_PORT};
 use crate::config::{
     Config, ConfigError, Limits, ReplMode, Timings, default_data_dir, is_quic, listen_on_port,
 };
+use crate::dht::protocols::KadProtocols;
 use crate::output::Format;
 
 const EXAMPLES: &str = "\
@@ -144,6 +145,20 @@ pub struct NodeArgs {
     /// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9100).
     #[arg(long, env = "P2PNODE_METRICS")]
     pub metrics: Option<SocketAddr>,
+    /// Kademlia protocol name the node serves and asks with (repeatable;
+    /// the first is preferred). Default /ipfs/kad/1.0.0. A private DHT
+    /// takes its own, e.g. /mynet/kad/1.0.0: nodes meet only where they
+    /// share a name.
+    #[arg(
+        long = "kad-protocol",
+        env = "P2PNODE_KAD_PROTOCOL",
+        value_delimiter = ','
+    )]
+    pub kad_protocol: Vec<String>,
+    /// Also join kubo's LAN DHT (/ipfs/lan/kad/1.0.0), preferred: the DHT
+    /// IPFS nodes on a LAN, in containers or on one host use.
+    #[arg(long, env = "P2PNODE_LAN")]
+    pub lan: bool,
 }
 
 impl NodeArgs {
@@ -208,6 +223,7 @@ impl NodeArgs {
         }) {
             return Err(ConfigError::AnnounceWithPeer(a.clone()));
         }
+        let kad_protocols = KadProtocols::new(&self.kad_protocol, self.lan)?;
         Ok(Config {
             listen,
             bootstrap,
@@ -241,6 +257,7 @@ impl NodeArgs {
                 Some(true) => ReplMode::Off,
                 Some(false) => ReplMode::On,
             },
+            kad_protocols,
         })
     }
 }
@@ -338,6 +355,20 @@ mod tests {
         assert_eq!(e, "--max-key-size must be at least 1");
         let e = parse(&["--query-timeout", "0s"]).unwrap_err();
         assert_eq!(e, "--query-timeout must be longer than zero");
+    }
+
+    #[test]
+    fn kad_protocols_come_from_kad_protocol_and_lan() {
+        use crate::dht::protocols::{IPFS, IPFS_LAN};
+        assert_eq!(parse(&[]).unwrap().kad_protocols.names(), [IPFS]);
+        assert_eq!(
+            parse(&["--lan"]).unwrap().kad_protocols.names(),
+            [IPFS_LAN, IPFS]
+        );
+        let c = parse(&["--kad-protocol", "/a/kad/1.0.0,/b/kad/1.0.0"]).unwrap();
+        assert_eq!(c.kad_protocols.to_string(), "/a/kad/1.0.0, /b/kad/1.0.0");
+        let e = parse(&["--kad-protocol", "mynet"]).unwrap_err();
+        assert!(e.starts_with("--kad-protocol \"mynet\""), "{e}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::time::Duration;
 use libp2p::Multiaddr;
 
 use crate::bootstrap::{DEFAULT_PORT, Target};
+use crate::dht::protocols::{KadProtocols, ProtocolError};
 use crate::output::Format;
 
 /// Hard limits on what the node stores, from the user and from peers.
@@ -107,6 +108,9 @@ pub struct Config {
     pub format: Format,
     /// Whether commands are read from stdin.
     pub repl: ReplMode,
+    /// The Kademlia protocol names served and asked with, most preferred
+    /// first (`--kad-protocol`, `--lan`).
+    pub kad_protocols: KadProtocols,
 }
 
 impl Config {
@@ -131,6 +135,7 @@ impl Config {
             control_socket: false,
             format: Format::Human,
             repl: ReplMode::Off,
+            kad_protocols: KadProtocols::default(),
         }
     }
 
@@ -198,6 +203,9 @@ pub enum ConfigError {
     /// An `--announce` address naming a peer.
     #[error("--announce {0}: give the address without /p2p/")]
     AnnounceWithPeer(Multiaddr),
+    /// A `--kad-protocol` name that cannot be used.
+    #[error(transparent)]
+    KadProtocol(#[from] ProtocolError),
 }
 
 /// The default listen addresses: TCP and QUIC on all IPv4 interfaces.

@@ -78,7 +78,14 @@ impl Node {
             timings: config.timings,
             limits: config.limits,
         };
-        let mut event_loop = EventLoop::new(swarm, rx, settings, store, config.bootstrap.clone());
+        let mut event_loop = EventLoop::new(
+            swarm,
+            rx,
+            settings,
+            config.kad_protocols.clone(),
+            store,
+            config.bootstrap.clone(),
+        );
         let mut metrics_addr = None;
         if let Some(addr) = config.metrics {
             let recorder = crate::metrics::start(addr).await?;

@@ -139,6 +139,8 @@ pub struct NodeInfo {
     pub listen: Vec<Multiaddr>,
     /// External addresses advertised to peers.
     pub external: Vec<Multiaddr>,
+    /// The Kademlia protocol names served, most preferred first.
+    pub kad_protocols: Vec<libp2p::StreamProtocol>,
 }
 
 /// One k-bucket of the routing table.
@@ -177,6 +179,8 @@ pub struct Stats {
     pub records: usize,
     /// Keys this node provides.
     pub provided: usize,
+    /// Provider records of other peers held here (live ones).
+    pub provider_records: usize,
     /// DHT queries started by this node.
     pub queries_started: u64,
     /// DHT queries of this node still running (its own lookups, puts,

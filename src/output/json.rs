@@ -62,6 +62,7 @@ fn body(body: &Body) -> Value {
             "peer_id": info.peer.to_string(),
             "listen": strings(&info.listen),
             "external": strings(&info.external),
+            "dht_protocols": strings(&info.kad_protocols),
         }),
         Body::Routing(buckets) => json!({
             "size": buckets.iter().map(|b| b.entries.len()).sum::<usize>(),
@@ -88,6 +89,7 @@ fn body(body: &Body) -> Value {
             "routing_table": s.routing_table,
             "records": s.records,
             "provided": s.provided,
+            "provider_records": s.provider_records,
             "queries_started": s.queries_started,
             "queries_active": s.queries_active,
             "requests_served": s.requests_served,

@@ -154,6 +154,8 @@ fn id(info: &NodeInfo) -> String {
     for a in &info.external {
         let _ = write!(s, "\n  external:  {}", addrs(std::slice::from_ref(a)));
     }
+    let names: Vec<&str> = info.kad_protocols.iter().map(AsRef::as_ref).collect();
+    let _ = write!(s, "\n  DHT:       {}", names.join(", "));
     s
 }
 
@@ -220,7 +222,7 @@ fn closest(close: &[Close], key: &str) -> String {
 
 fn stats(s: &Stats) -> String {
     format!(
-        "peers {}  connections {}  routing table {}  records {}  provided {}\n\
+        "peers {}  connections {}  routing table {}  records {}  provided {}  provider records {}\n\
          queries started {} (active {})  requests served {}  records refused {}  uptime {} s\n\
          commands served {}  metrics {}",
         s.connected_peers,
@@ -228,6 +230,7 @@ fn stats(s: &Stats) -> String {
         s.routing_table,
         s.records,
         s.provided,
+        s.provider_records,
         s.queries_started,
         s.queries_active,
         s.requests_served,

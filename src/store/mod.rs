@@ -382,6 +382,17 @@ impl Store {
     pub fn provided_count(&self) -> usize {
         self.provided_keys().len()
     }
+
+    /// How many live provider records of other peers this node holds (the
+    /// ADD_PROVIDERs it accepted).
+    pub fn held_provider_count(&self) -> usize {
+        let now = Instant::now();
+        self.providers
+            .values()
+            .flatten()
+            .filter(|p| p.provider != self.local && !p.is_expired(now))
+            .count()
+    }
 }
 
 impl Drop for Store {

@@ -34,6 +34,7 @@ impl EventLoop {
                     peer: *self.swarm.local_peer_id(),
                     listen: self.listen_addrs(),
                     external: self.swarm.external_addresses().cloned().collect(),
+                    kad_protocols: self.kad_protocols.names().to_vec(),
                 };
                 let _ = reply.send(info);
             }

@@ -8,9 +8,11 @@
 //! [`query`] (lookups in flight and their requests), [`get`], [`put`],
 //! [`providers`] (what each kind of query does with answers), [`serve`]
 //! (peers' requests), [`swarm`] (connections, identify, listeners),
-//! [`join`] (bootstrap peers, rejoining, this node's own address), [`jobs`]
-//! (timers).
+//! [`join`] (bootstrap peers, rejoining, this node's own address), [`admit`]
+//! (which peers enter the routing table: those serving one of our DHT
+//! protocol names), [`jobs`] (timers).
 
+mod admit;
 mod commands;
 mod get;
 mod jobs;
@@ -36,6 +38,7 @@ use super::client::Command;
 use super::peers::PeerBook;
 use super::reports::Stats;
 use crate::config::{Limits, Timings};
+use crate::dht::protocols::KadProtocols;
 use crate::dht::routing::RoutingTable;
 use crate::error::{Error, StartError};
 use crate::store::Store;
@@ -72,6 +75,7 @@ pub struct EventLoop {
     swarm: Swarm<Behaviour>,
     commands: mpsc::Receiver<Command>,
     settings: Settings,
+    kad_protocols: KadProtocols,
     store: Store,
     routing: RoutingTable,
     peers: PeerBook,
@@ -95,6 +99,7 @@ impl EventLoop {
         swarm: Swarm<Behaviour>,
         commands: mpsc::Receiver<Command>,
         settings: Settings,
+        kad_protocols: KadProtocols,
         store: Store,
         bootstrap: Vec<crate::bootstrap::Target>,
     ) -> Self {
@@ -108,6 +113,7 @@ impl EventLoop {
             swarm,
             commands,
             settings,
+            kad_protocols,
             store,
             routing,
             peers: PeerBook::default(),
@@ -263,6 +269,7 @@ impl EventLoop {
         s.routing_table = self.routing.len();
         s.records = self.store.record_count();
         s.provided = self.store.provided_count();
+        s.provider_records = self.store.held_provider_count();
         s.queries_active = self.queries.len();
         s.unflushed = self.store.unflushed();
         s.uptime_secs = self.started.elapsed().as_secs();

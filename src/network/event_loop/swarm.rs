@@ -8,15 +8,15 @@ use futures::{FutureExt, StreamExt};
 use libp2p::core::ConnectedPoint;
 use libp2p::request_response::{self, InboundFailure, Message as RrMessage, OutboundFailure};
 use libp2p::swarm::{DialError, SwarmEvent};
-use libp2p::{Multiaddr, PeerId, identify, ping};
+use libp2p::{Multiaddr, PeerId, ping};
 use tracing::{debug, info, trace, warn};
 
 use super::{EventLoop, error_chain};
 use crate::dht::RecordKey;
 use crate::dht::routing::Inserted;
 use crate::error::{Error, StartError};
-use crate::network::address::{strip_p2p, usable};
-use crate::network::behaviour::{BehaviourEvent, speaks_kad};
+use crate::network::address::strip_p2p;
+use crate::network::behaviour::BehaviourEvent;
 use crate::store::Refusal;
 
 /// How many failed requests in a row make a peer leave the routing table
@@ -179,26 +179,6 @@ impl EventLoop {
         if !self.join_failed(connection_id, &why) {
             debug!(peer = ?peer_id, error = %why, "outgoing connection failed");
         }
-    }
-
-    fn on_identify(&mut self, event: identify::Event) {
-        let identify::Event::Received { peer_id, info, .. } = event else {
-            return;
-        };
-        self.peers.set_agent(peer_id, info.agent_version.clone());
-        if !speaks_kad(&info.protocols) {
-            debug!(peer = %peer_id, "peer does not serve Kademlia; not routing through it");
-            return;
-        }
-        self.peers.set_kad(peer_id);
-        let loopback_ok = self.peers.reached_over_loopback(&peer_id);
-        let addrs: Vec<Multiaddr> = info
-            .listen_addrs
-            .into_iter()
-            .filter(|a| usable(a, loopback_ok))
-            .map(strip_p2p)
-            .collect();
-        self.route(peer_id, &addrs, true);
     }
 
     /// Adds or refreshes `peer` in the routing table.
