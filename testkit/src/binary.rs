@@ -49,7 +49,20 @@ impl Binary {
     /// A command for it with the test environment: no `P2P_REMOTE_HOST`
     /// from the caller's shell, `RUST_LOG` passed on (default `info`).
     pub fn command(&self) -> Command {
-        let mut cmd = Command::new(self.path());
+        self.command_in(&[])
+    }
+
+    /// [`Binary::command`] run through `wrap` (a command and its
+    /// arguments, e.g. `ip netns exec NAME`) when it is not empty.
+    pub fn command_in(&self, wrap: &[String]) -> Command {
+        let mut cmd = match wrap.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(self.path());
+                c
+            }
+            None => Command::new(self.path()),
+        };
         cmd.env_remove("P2P_REMOTE_HOST").env(
             "RUST_LOG",
             std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
@@ -96,7 +109,7 @@ impl Binary {
                 (Some(t), p)
             }
         };
-        let mut cmd = self.command();
+        let mut cmd = self.command_in(&opts.wrap);
         cmd.arg("--json").arg("--data-dir").arg(&data_dir);
         let listen = if opts.listen.is_empty() {
             vec!["/ip4/127.0.0.1/tcp/0".to_string()]
@@ -110,10 +123,10 @@ impl Binary {
         for (k, v) in &opts.env {
             cmd.env(k, v);
         }
-        cmd.stderr(if opts.quiet {
-            Stdio::null()
-        } else {
-            Stdio::inherit()
+        cmd.stderr(match &opts.log_file {
+            Some(path) => Stdio::from(std::fs::File::create(path)?),
+            None if opts.quiet => Stdio::null(),
+            None => Stdio::inherit(),
         });
         Ok(NodeProc {
             proc: LineProc::spawn(format!("p2pnode {}", data_dir.display()), cmd)?,
@@ -151,6 +164,10 @@ pub struct Opts {
     pub listen: Vec<String>,
     /// Send the node's logs nowhere instead of the test's stderr.
     pub quiet: bool,
+    /// Write the node's logs (stderr) to this file instead.
+    pub log_file: Option<PathBuf>,
+    /// Run the binary through this command (e.g. `ip netns exec NAME`).
+    pub wrap: Vec<String>,
 }
 
 impl Opts {
@@ -185,6 +202,16 @@ impl Opts {
     /// Logs to nowhere.
     pub fn quiet(mut self) -> Self {
         self.quiet = true;
+        self
+    }
+    /// Logs (stderr) to `path`, for a test to read.
+    pub fn log_file(mut self, path: &Path) -> Self {
+        self.log_file = Some(path.to_path_buf());
+        self
+    }
+    /// Runs the binary through `wrap` (a command with its arguments).
+    pub fn wrap(mut self, wrap: &[String]) -> Self {
+        self.wrap = wrap.to_vec();
         self
     }
 }

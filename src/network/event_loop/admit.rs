@@ -6,6 +6,8 @@
 //! line per connection, since that is a network split by configuration
 //! (`--kad-protocol`, `--lan`), not a passing fault.
 
+use libp2p::core::upgrade::NegotiationError;
+use libp2p::request_response::OutboundFailure;
 use libp2p::{Multiaddr, PeerId, StreamProtocol, identify};
 use tracing::{debug, warn};
 
@@ -72,5 +74,31 @@ impl EventLoop {
             debug!(%peer, protocols = ?theirs, "peer does not serve this node's DHT; not routing through it");
         }
         self.join_identified(peer, Some(false));
+    }
+}
+
+/// Whether a request failed because the peer serves none of our DHT
+/// protocol names. multistream-select says so in one of two ways: before
+/// the stream opens (several names proposed), or, with one name (proposed
+/// optimistically, multistream-select's `V1Lazy`), at the stream's first
+/// read, as an I/O error wrapping its `NegotiationError::Failed`.
+pub(super) fn no_common_protocol(error: &OutboundFailure) -> bool {
+    match error {
+        OutboundFailure::UnsupportedProtocols => true,
+        OutboundFailure::Io(e) => e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<NegotiationError>())
+            .is_some_and(|n| matches!(n, NegotiationError::Failed)),
+        _ => false,
+    }
+}
+
+impl EventLoop {
+    /// A failed request, in one line (what a lookup's trace and the log show).
+    pub(super) fn failure_text(&self, error: &OutboundFailure) -> String {
+        match no_common_protocol(error) {
+            true => format!("no common DHT protocol (this node serves {})", self.kad_protocols),
+            false => super::error_chain(error),
+        }
     }
 }

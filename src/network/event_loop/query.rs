@@ -304,7 +304,7 @@ impl EventLoop {
         let Some((id, _, stage)) = self.queries.sent.remove(&rid) else {
             return;
         };
-        let why = super::error_chain(error);
+        let why = self.failure_text(error);
         debug!(%peer, error = %why, "request failed");
         self.peer_failed(&peer, error);
         let Some(q) = self.queries.active.get_mut(&id) else {

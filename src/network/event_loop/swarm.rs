@@ -213,18 +213,17 @@ impl EventLoop {
         }
     }
 
-    /// A request to `peer` failed: a failed dial or a peer without the
-    /// protocol leaves the routing table at once; other failures after
-    /// [`MAX_FAILURES`] in a row.
+    /// A request to `peer` failed: a failed dial or a peer without any of
+    /// our DHT protocols leaves the routing table at once; other failures
+    /// after [`MAX_FAILURES`] in a row.
     pub(super) fn peer_failed(&mut self, peer: &PeerId, error: &OutboundFailure) {
         let n = self.failures.entry(*peer).or_insert(0);
         *n += 1;
-        let out = matches!(
-            error,
-            OutboundFailure::DialFailure | OutboundFailure::UnsupportedProtocols
-        ) || *n >= MAX_FAILURES;
+        let out = matches!(error, OutboundFailure::DialFailure)
+            || super::admit::no_common_protocol(error)
+            || *n >= MAX_FAILURES;
         if out && self.routing.remove(peer) {
-            debug!(%peer, error = %error_chain(error), "removed from the routing table: it did not answer");
+            debug!(%peer, error = %self.failure_text(error), "removed from the routing table: it did not answer");
             self.failures.remove(peer);
             self.routing_lost_peer();
         }
