@@ -14,6 +14,8 @@
 //!   [`spawn_nodes`], [`Net`], and [`NodeExt`] (REPL lines answered in JSON).
 //! - [`peers`]: the third-party reference peers of `../shared/peers`
 //!   (py-libp2p, bmuller kademlia) on the same process driver.
+//! - [`kubo`]: kubo (the IPFS daemon) in a loopback-only network
+//!   namespace that is removed, with everything in it, when dropped.
 //! - [`harness`]: a libtest-compatible `main` whose tests that need something
 //!   the machine lacks (Docker, the reference peers) are listed as ignored,
 //!   so test runners count them as skipped, not passed.
@@ -26,6 +28,7 @@
 pub mod binary;
 pub mod harness;
 pub mod inproc;
+pub mod kubo;
 pub mod peers;
 pub mod process;
 pub mod rng;
