@@ -157,7 +157,7 @@ pub struct NodeArgs {
     pub kad_protocol: Vec<String>,
     /// Also join kubo's LAN DHT (/ipfs/lan/kad/1.0.0), preferred: the DHT
     /// IPFS nodes on a LAN, in containers or on one host use.
-    #[arg(long, env = "P2PNODE_LAN")]
+    #[arg(long, env = "P2PNODE_LAN", value_parser = BoolishValueParser::new())]
     pub lan: bool,
 }
 

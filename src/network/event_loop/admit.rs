@@ -97,7 +97,10 @@ impl EventLoop {
     /// A failed request, in one line (what a lookup's trace and the log show).
     pub(super) fn failure_text(&self, error: &OutboundFailure) -> String {
         match no_common_protocol(error) {
-            true => format!("no common DHT protocol (this node serves {})", self.kad_protocols),
+            true => format!(
+                "no common DHT protocol (this node serves {})",
+                self.kad_protocols
+            ),
             false => super::error_chain(error),
         }
     }
