@@ -8,23 +8,13 @@
 use std::time::Duration;
 
 use p2pnode::dht::protocols::KadProtocols;
-use p2pnode_testkit::{Ask, Binary, Net, NodeExt, NodeProc, Opts, SETTLE, assert_ok};
-use serde_json::Value;
+use p2pnode_testkit::{
+    Ask, Binary, Net, NodeExt, NodeProc, Opts, SETTLE, assert_ok, read_log, routing_ids,
+};
 
 const BIN: Binary = Binary::new(env!("CARGO_BIN_EXE_p2pnode"));
 const MYNET: &str = "/mynet/kad/1.0.0";
 const WAIT: Duration = Duration::from_secs(30);
-
-/// Peer IDs in a `routing` reply.
-fn routing_ids(v: &Value) -> Vec<String> {
-    v["buckets"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|b| b["peers"].as_array().into_iter().flatten())
-        .filter_map(|p| p["peer"].as_str().map(str::to_string))
-        .collect()
-}
 
 /// Waits until `node` has identified `peer` (its agent is known).
 fn wait_identified(node: &mut NodeProc, peer: &str) {
@@ -39,8 +29,7 @@ fn wait_identified(node: &mut NodeProc, peer: &str) {
 
 /// The lines of a log file containing `needle`.
 fn log_lines(path: &std::path::Path, needle: &str) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
+    read_log(path)
         .lines()
         .filter(|l| l.contains(needle))
         .map(str::to_string)
@@ -54,14 +43,14 @@ fn nodes_of_different_dht_protocols_refuse_each_other_in_one_line() {
     let mut a = BIN.start(
         Opts::default()
             .args(&["--kad-protocol", MYNET])
-            .log_file(&log_a),
+            .log_to(&log_a),
     );
     // B (the default /ipfs/kad/1.0.0) bootstraps through A.
     let mut b = BIN.start(
         Opts::default()
             .bootstrap(a.addrs[0].clone())
             .env("RUST_LOG", "info,p2pnode::network::event_loop::query=debug")
-            .log_file(&log_b),
+            .log_to(&log_b),
     );
     // B's first command runs: the join gave up on A instead of waiting.
     let id_b = b.cmd("id");

@@ -179,7 +179,7 @@ pub struct Stats {
     pub records: usize,
     /// Keys this node provides.
     pub provided: usize,
-    /// Provider records of other peers held here (live ones).
+    /// Provider records held, this node's own and other peers'.
     pub provider_records: usize,
     /// DHT queries started by this node.
     pub queries_started: u64,

@@ -222,7 +222,7 @@ fn closest(close: &[Close], key: &str) -> String {
 
 fn stats(s: &Stats) -> String {
     format!(
-        "peers {}  connections {}  routing table {}  records {}  provided {}  provider records {}\n\
+        "peers {}  connections {}  routing table {}  records {}  provided {}\n\
          queries started {} (active {})  requests served {}  records refused {}  uptime {} s\n\
          commands served {}  metrics {}",
         s.connected_peers,
@@ -230,7 +230,6 @@ fn stats(s: &Stats) -> String {
         s.routing_table,
         s.records,
         s.provided,
-        s.provider_records,
         s.queries_started,
         s.queries_active,
         s.requests_served,

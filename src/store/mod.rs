@@ -378,20 +378,19 @@ impl Store {
             .collect()
     }
 
-    /// How many keys this node provides.
-    pub fn provided_count(&self) -> usize {
-        self.provided_keys().len()
-    }
-
-    /// How many live provider records of other peers this node holds (the
-    /// ADD_PROVIDERs it accepted).
-    pub fn held_provider_count(&self) -> usize {
+    /// How many live provider records are held (all providers, all keys).
+    pub fn provider_record_count(&self) -> usize {
         let now = Instant::now();
         self.providers
             .values()
             .flatten()
-            .filter(|p| p.provider != self.local && !p.is_expired(now))
+            .filter(|p| !p.is_expired(now))
             .count()
+    }
+
+    /// How many keys this node provides.
+    pub fn provided_count(&self) -> usize {
+        self.provided_keys().len()
     }
 }
 

@@ -49,20 +49,7 @@ impl Binary {
     /// A command for it with the test environment: no `P2P_REMOTE_HOST`
     /// from the caller's shell, `RUST_LOG` passed on (default `info`).
     pub fn command(&self) -> Command {
-        self.command_in(&[])
-    }
-
-    /// [`Binary::command`] run through `wrap` (a command and its
-    /// arguments, e.g. `ip netns exec NAME`) when it is not empty.
-    pub fn command_in(&self, wrap: &[String]) -> Command {
-        let mut cmd = match wrap.split_first() {
-            Some((program, args)) => {
-                let mut c = Command::new(program);
-                c.args(args).arg(self.path());
-                c
-            }
-            None => Command::new(self.path()),
-        };
+        let mut cmd = Command::new(self.path());
         cmd.env_remove("P2P_REMOTE_HOST").env(
             "RUST_LOG",
             std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
@@ -109,7 +96,7 @@ impl Binary {
                 (Some(t), p)
             }
         };
-        let mut cmd = self.command_in(&opts.wrap);
+        let mut cmd = crate::kubo::wrapped(self.command(), &opts.wrap);
         cmd.arg("--json").arg("--data-dir").arg(&data_dir);
         let listen = if opts.listen.is_empty() {
             vec!["/ip4/127.0.0.1/tcp/0".to_string()]
@@ -123,10 +110,15 @@ impl Binary {
         for (k, v) in &opts.env {
             cmd.env(k, v);
         }
-        cmd.stderr(match &opts.log_file {
-            Some(path) => Stdio::from(std::fs::File::create(path)?),
-            None if opts.quiet => Stdio::null(),
-            None => Stdio::inherit(),
+        cmd.stderr(match (&opts.log_file, opts.quiet) {
+            (Some(path), _) => Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)?,
+            ),
+            (None, true) => Stdio::null(),
+            (None, false) => Stdio::inherit(),
         });
         Ok(NodeProc {
             proc: LineProc::spawn(format!("p2pnode {}", data_dir.display()), cmd)?,
@@ -164,9 +156,10 @@ pub struct Opts {
     pub listen: Vec<String>,
     /// Send the node's logs nowhere instead of the test's stderr.
     pub quiet: bool,
-    /// Write the node's logs (stderr) to this file instead.
+    /// Write the node's logs to this file (appended), for tests that read
+    /// what a node logged.
     pub log_file: Option<PathBuf>,
-    /// Run the binary through this command (e.g. `ip netns exec NAME`).
+    /// Run it through this command (see [`Opts::wrap`]).
     pub wrap: Vec<String>,
 }
 
@@ -204,16 +197,16 @@ impl Opts {
         self.quiet = true;
         self
     }
-    /// Logs (stderr) to `path`, for a test to read.
-    pub fn log_file(mut self, path: &Path) -> Self {
+    /// Logs appended to `path` (read them with [`read_log`]).
+    pub fn log_to(mut self, path: &Path) -> Self {
         self.log_file = Some(path.to_path_buf());
         self
     }
-    /// Runs the binary through `wrap` (a command with its arguments).
-    pub fn wrap(mut self, wrap: &[String]) -> Self {
-        self.wrap = wrap.to_vec();
-        self
-    }
+}
+
+/// What a node started with [`Opts::log_to`] has logged so far.
+pub fn read_log(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
 }
 
 /// One p2pnode process.

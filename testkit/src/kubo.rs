@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+use crate::Opts;
 use crate::harness::Prerequisite;
 use crate::peers::{self, ANSWER_TIMEOUT, START_TIMEOUT};
 use crate::process::LineProc;
@@ -177,6 +178,35 @@ fn run(args: &[&str]) -> Result<(), String> {
             String::from_utf8_lossy(&out.stderr).trim()
         )),
     }
+}
+
+impl Opts {
+    /// Runs the node through `wrap`, a command and its arguments (e.g.
+    /// [`Netns::wrap`], to run it inside a network namespace).
+    pub fn wrap(mut self, wrap: &[String]) -> Self {
+        self.wrap = wrap.to_vec();
+        self
+    }
+}
+
+/// `cmd` run through `wrap` (a command and its arguments; none: `cmd` as
+/// it is), with `cmd`'s environment and working directory.
+pub fn wrapped(cmd: Command, wrap: &[String]) -> Command {
+    let Some((program, args)) = wrap.split_first() else {
+        return cmd;
+    };
+    let mut out = Command::new(program);
+    out.args(args).arg(cmd.get_program()).args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => out.env(k, v),
+            None => out.env_remove(k),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        out.current_dir(dir);
+    }
+    out
 }
 
 /// One kubo peer (`kubo_peer.py`) inside a [`Netns`].

@@ -34,7 +34,7 @@ pub mod process;
 pub mod rng;
 pub mod wait;
 
-pub use binary::{Binary, NodeProc, Opts};
+pub use binary::{Binary, NodeProc, Opts, read_log};
 pub use inproc::{Net, NodeExt, init_logs, spawn_node, spawn_nodes, spawn_nodes_with};
 pub use nix::sys::signal::Signal;
 pub use process::{Finished, LineProc, run_bounded};
@@ -57,4 +57,15 @@ pub fn assert_error(v: &serde_json::Value, needle: &str) {
         .as_str()
         .unwrap_or_else(|| panic!("no error text: {v}"));
     assert!(e.contains(needle), "expected an error with {needle:?}: {v}");
+}
+
+/// The peer IDs in a `routing` reply (`--json`), bucket by bucket.
+pub fn routing_ids(v: &serde_json::Value) -> Vec<String> {
+    v["buckets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|b| b["peers"].as_array().into_iter().flatten())
+        .filter_map(|p| p["peer"].as_str().map(str::to_string))
+        .collect()
 }

@@ -8,7 +8,9 @@ use p2pnode_testkit::Ask;
 use p2pnode_testkit::kubo::Netns;
 use serde_json::Value;
 
-use crate::{WAIT, add, connect, fresh, kubo, node, routing_ids, wait_routes};
+use p2pnode_testkit::routing_ids;
+
+use crate::{WAIT, add, connect, fresh, kubo, node, wait_routes};
 
 /// The providers named in a `providers` reply.
 fn providers(v: &Value) -> Vec<String> {

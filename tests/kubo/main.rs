@@ -25,8 +25,7 @@ use std::time::Duration;
 
 use p2pnode_testkit::harness::{self, test};
 use p2pnode_testkit::kubo::{KUBO, KuboPeer, Netns};
-use p2pnode_testkit::{Ask, Binary, NodeProc, Opts};
-use serde_json::Value;
+use p2pnode_testkit::{Ask, Binary, NodeProc, Opts, routing_ids};
 
 const BIN: Binary = Binary::new(env!("CARGO_BIN_EXE_p2pnode"));
 
@@ -71,17 +70,6 @@ pub fn kubo(ns: &Netns) -> KuboPeer {
 /// Starts a p2pnode in `ns` with `args`.
 pub fn node(ns: &Netns, args: &[&str]) -> NodeProc {
     BIN.start(Opts::default().wrap(&ns.wrap()).args(args))
-}
-
-/// Peer IDs in a `routing` reply.
-pub fn routing_ids(v: &Value) -> Vec<String> {
-    v["buckets"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|b| b["peers"].as_array().into_iter().flatten())
-        .filter_map(|p| p["peer"].as_str().map(str::to_string))
-        .collect()
 }
 
 /// Waits until `node` routes through `peer`.

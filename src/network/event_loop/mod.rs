@@ -269,7 +269,7 @@ impl EventLoop {
         s.routing_table = self.routing.len();
         s.records = self.store.record_count();
         s.provided = self.store.provided_count();
-        s.provider_records = self.store.held_provider_count();
+        s.provider_records = self.store.provider_record_count();
         s.queries_active = self.queries.len();
         s.unflushed = self.store.unflushed();
         s.uptime_secs = self.started.elapsed().as_secs();
