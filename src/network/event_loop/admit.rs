@@ -66,7 +66,7 @@ impl EventLoop {
         };
         if self.join.is_awaiting(&peer) {
             warn!(%peer, ours = %self.kad_protocols, theirs = %serves,
-                "bootstrap peer serves none of this node's DHT protocols; not joining through it (see --kad-protocol, --lan)");
+                "peer to join through serves none of this node's DHT protocols; not joining through it (see --kad-protocol, --lan)");
         } else if !other_dhts.is_empty() && self.peers.first_foreign_dht(&peer) {
             warn!(%peer, ours = %self.kad_protocols, theirs = %serves,
                 "peer runs a DHT under another protocol name; not routing through it (see --kad-protocol, --lan)");

@@ -190,19 +190,32 @@ impl EventLoop {
             return;
         };
         if serves == Some(false) {
-            if self.join.awaiting.is_empty()
-                && self.join.saved_dials.is_empty()
-                && self.join.bootstrap.is_none()
-                && !self.join.retries.any_dialing()
-            {
-                // Nobody else to join through right now: serve alone.
-                self.settle_join();
-            }
+            self.settle_if_alone();
             return;
         }
         self.route(peer, &[addr], false);
         if !self.join.joined || self.join.isolated || self.routing.len() <= 1 {
             self.start_bootstrap(None);
+        }
+    }
+
+    /// The last connection to `peer` closed: if it was waiting for
+    /// identify to join through, it is given up.
+    pub(super) fn join_disconnected(&mut self, peer: &PeerId) {
+        if self.join.awaiting.remove(peer).is_some() {
+            self.settle_if_alone();
+        }
+    }
+
+    /// A peer to join through was given up: with nobody else to join
+    /// through right now, the node serves alone (and keeps retrying).
+    fn settle_if_alone(&mut self) {
+        if self.join.awaiting.is_empty()
+            && self.join.saved_dials.is_empty()
+            && self.join.bootstrap.is_none()
+            && !self.join.retries.any_dialing()
+        {
+            self.settle_join();
         }
     }
 

@@ -144,6 +144,7 @@ impl EventLoop {
                 self.peers.closed(peer_id, connection_id);
                 if num_established == 0 {
                     self.routing.set_connected(&peer_id, false);
+                    self.join_disconnected(&peer_id);
                 }
                 // Idle timeouts (ours or the peer's) close connections all the
                 // time: that is not losing the peer. A dead peer shows when a
