@@ -15,6 +15,7 @@ use crate::config::{
     Config, ConfigError, Limits, MAX_ANNOUNCE, REPUBLISH_MARGIN, ReplMode, Timings,
     default_data_dir, is_quic, listen_on_port,
 };
+use crate::dht::protocols::KadProtocols;
 use crate::logging::LogFormat;
 use crate::output::Format;
 
@@ -203,6 +204,20 @@ pub struct NodeArgs {
     /// How log lines on stderr look: text, or one JSON object per line.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "P2PNODE_LOG_FORMAT")]
     pub log_format: LogFormat,
+    /// Kademlia protocol name the node serves and asks with (repeatable;
+    /// the first is preferred). Default /ipfs/kad/1.0.0. A private DHT
+    /// takes its own, e.g. /mynet/kad/1.0.0: nodes meet only where they
+    /// share a name.
+    #[arg(
+        long = "kad-protocol",
+        env = "P2PNODE_KAD_PROTOCOL",
+        value_delimiter = ','
+    )]
+    pub kad_protocol: Vec<String>,
+    /// Also join kubo's LAN DHT (/ipfs/lan/kad/1.0.0), preferred: the DHT
+    /// IPFS nodes on a LAN, in containers or on one host use.
+    #[arg(long, env = "P2PNODE_LAN", value_parser = BoolishValueParser::new())]
+    pub lan: bool,
 }
 
 impl NodeArgs {
@@ -282,6 +297,7 @@ impl NodeArgs {
                 });
             }
         }
+        let kad_protocols = KadProtocols::new(&self.kad_protocol, self.lan)?;
         Ok(Config {
             listen,
             bootstrap,
@@ -320,6 +336,7 @@ impl NodeArgs {
             health_grace: self.health_grace,
             require_private: self.require_private,
             log_format: self.log_format,
+            kad_protocols,
         })
     }
 }
@@ -417,6 +434,20 @@ mod tests {
         assert_eq!(e, "--max-key-size must be at least 1");
         let e = parse(&["--query-timeout", "0s"]).unwrap_err();
         assert_eq!(e, "--query-timeout must be longer than zero");
+    }
+
+    #[test]
+    fn kad_protocols_come_from_kad_protocol_and_lan() {
+        use crate::dht::protocols::{IPFS, IPFS_LAN};
+        assert_eq!(parse(&[]).unwrap().kad_protocols.names(), [IPFS]);
+        assert_eq!(
+            parse(&["--lan"]).unwrap().kad_protocols.names(),
+            [IPFS_LAN, IPFS]
+        );
+        let c = parse(&["--kad-protocol", "/a/kad/1.0.0,/b/kad/1.0.0"]).unwrap();
+        assert_eq!(c.kad_protocols.to_string(), "/a/kad/1.0.0, /b/kad/1.0.0");
+        let e = parse(&["--kad-protocol", "mynet"]).unwrap_err();
+        assert!(e.starts_with("--kad-protocol \"mynet\""), "{e}");
     }
 
     #[test]

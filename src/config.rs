@@ -9,6 +9,7 @@ use std::time::Duration;
 use libp2p::Multiaddr;
 
 use crate::bootstrap::{DEFAULT_PORT, Target};
+use crate::dht::protocols::{KadProtocols, ProtocolError};
 use crate::output::Format;
 
 /// Hard limits on what the node stores, from the user and from peers.
@@ -157,6 +158,9 @@ pub struct Config {
     pub require_private: bool,
     /// How log lines look.
     pub log_format: crate::logging::LogFormat,
+    /// The Kademlia protocol names served and asked with, most preferred
+    /// first (`--kad-protocol`, `--lan`).
+    pub kad_protocols: KadProtocols,
 }
 
 /// The default of `--health-grace`.
@@ -189,6 +193,7 @@ impl Config {
             health_grace: DEFAULT_HEALTH_GRACE,
             require_private: false,
             log_format: crate::logging::LogFormat::Text,
+            kad_protocols: KadProtocols::default(),
         }
     }
 
@@ -281,6 +286,9 @@ pub enum ConfigError {
         /// The k in force.
         k: usize,
     },
+    /// A `--kad-protocol` name that cannot be used.
+    #[error(transparent)]
+    KadProtocol(#[from] ProtocolError),
 }
 
 /// The most `--announce` addresses: libp2p's identify carries at most 20

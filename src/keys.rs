@@ -1,11 +1,16 @@
 //! How a user writes a record key, parsed once into a [`UserKey`].
 //!
 //! Keys are bytes on the wire. Most users type text, which is used as its
-//! UTF-8 bytes (the same as `RecordKey::new(&"text")`). Two prefixes reach
+//! UTF-8 bytes (the same as `RecordKey::new(&"text")`). Three prefixes reach
 //! keys that other libp2p implementations use:
-//! - `hex:<hex>`: raw bytes, e.g. a `/pk/` key or a CID;
+//! - `hex:<hex>`: raw bytes, e.g. a `/pk/` key;
 //! - `mh:<text>`: the sha2-256 multihash of `text` (`0x12 0x20` + digest),
-//!   the usual form of provider keys in go-libp2p and py-libp2p.
+//!   the usual form of provider keys in go-libp2p and py-libp2p;
+//! - `cid:<CID>`: the multihash of a CID, the key kubo announces content
+//!   under (see [`cid`] for the rule that reads a bare `Qm...`/`baf...` word
+//!   as a CID in `provide` and `providers`).
+
+pub mod cid;
 
 use std::fmt;
 use std::str::FromStr;
@@ -24,6 +29,15 @@ pub enum KeyError {
     /// Nothing was typed (or `hex:` with no digits).
     #[error("the key is empty")]
     Empty,
+    /// A CID that does not parse (after `cid:`, or a bare `Qm`/`baf` word
+    /// where a content key is expected).
+    #[error("invalid CID {}: {reason}", quote(.text))]
+    Cid {
+        /// The key as typed.
+        text: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// `hex:` followed by something that is not hex.
     #[error("invalid hex key {}: {source}", quote(.text))]
     Hex {
@@ -47,6 +61,19 @@ impl UserKey {
     pub fn parse(text: &str) -> Result<Self, KeyError> {
         Ok(UserKey {
             key: parse(text)?,
+            text: text.to_string(),
+        })
+    }
+
+    /// Parses a content key, as `provide` and `providers` take: like
+    /// [`UserKey::parse`], and a bare word starting with `Qm` or `baf` is a
+    /// CID (its multihash), which must parse.
+    pub fn parse_content(text: &str) -> Result<Self, KeyError> {
+        if !cid::is_bare_cid(text) {
+            return Self::parse(text);
+        }
+        Ok(UserKey {
+            key: cid_key(text, text)?,
             text: text.to_string(),
         })
     }
@@ -100,7 +127,20 @@ pub fn parse(text: &str) -> Result<RecordKey, KeyError> {
     if let Some(plain) = text.strip_prefix("mh:") {
         return Ok(RecordKey::new(&sha256_multihash(plain.as_bytes())));
     }
+    if let Some(c) = text.strip_prefix(cid::PREFIX) {
+        return cid_key(text, c);
+    }
     Ok(RecordKey::new(&text))
+}
+
+/// The key of CID `c`, typed as `text`.
+fn cid_key(text: &str, c: &str) -> Result<RecordKey, KeyError> {
+    cid::multihash(c)
+        .map(|mh| RecordKey::new(&mh))
+        .map_err(|reason| KeyError::Cid {
+            text: text.to_string(),
+            reason,
+        })
 }
 
 /// The sha2-256 multihash of `data`.
@@ -110,14 +150,17 @@ pub fn sha256_multihash(data: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Shows a key the way a user could type it back: text when it is printable
-/// UTF-8 without spaces, else `hex:..`.
+/// Shows a key the way a user could type it back in any command: text when
+/// it is printable UTF-8 without spaces and reads back as text (no key
+/// prefix, not a bare CID), else `hex:..`.
 pub fn display(key: &RecordKey) -> String {
     match std::str::from_utf8(key.as_ref()) {
         Ok(s)
             if !s.is_empty()
                 && !s.starts_with("hex:")
                 && !s.starts_with("mh:")
+                && !s.starts_with(cid::PREFIX)
+                && !cid::is_bare_cid(s)
                 && s.chars().all(|c| !c.is_whitespace() && !c.is_control()) =>
         {
             s.to_string()
@@ -159,9 +202,54 @@ mod tests {
 
     #[test]
     fn display_round_trips() {
-        for k in ["greeting", "hex:00ff", "mh:abc"] {
+        for k in [
+            "greeting",
+            "hex:00ff",
+            "mh:abc",
+            "hex:6369643a78",
+            "hex:516d78",
+        ] {
             let key = parse(k).unwrap();
             assert_eq!(parse(&display(&key)).unwrap(), key);
+            assert_eq!(
+                UserKey::parse_content(&display(&key)).unwrap().record_key(),
+                &key
+            );
         }
+    }
+
+    const V0: &str = "QmaerwtBJw3YdweLDmxyfrYtZvZHCVwZsmQ4Fih851YBKX";
+    const V0_MH: &str = "1220b6f688e1c88261285a7c5b3f84683c055203a9c7ef53d3f5917682abb13e51b2";
+
+    #[test]
+    fn cids_are_keys_by_prefix_everywhere_and_bare_in_content_keys() {
+        let by_prefix = parse(&format!("cid:{V0}")).unwrap();
+        assert_eq!(hex::encode(by_prefix.as_ref()), V0_MH);
+        let bare = UserKey::parse_content(V0).unwrap();
+        assert_eq!(bare.record_key(), &by_prefix);
+        assert_eq!(bare.text(), V0);
+        // A plain key stays text, and so does a CID outside content keys.
+        assert_eq!(parse(V0).unwrap().as_ref(), V0.as_bytes());
+        let text = UserKey::parse_content("greeting").unwrap();
+        assert_eq!(text.record_key().as_ref(), b"greeting");
+        assert_eq!(UserKey::parse_content("mh:x"), UserKey::parse("mh:x"));
+    }
+
+    #[test]
+    fn malformed_cids_are_one_line_errors() {
+        for bad in ["cid:Qmnope", "cid:", "cid:bafy\nx"] {
+            let e = parse(bad).unwrap_err().to_string();
+            assert!(e.starts_with("invalid CID ") && e.contains("cid:"), "{e}");
+            assert!(!e.contains('\n'), "{e}");
+        }
+        let e = UserKey::parse_content(&V0[..30]).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "invalid CID {}: a CIDv0 (Qm...) is 46 characters long, not 30",
+                &V0[..30]
+            )
+        );
+        assert!(UserKey::parse_content("bafflegab").is_err());
     }
 }

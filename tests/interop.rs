@@ -13,7 +13,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use p2pnode_testkit::peers::{self, PyPeer};
-use p2pnode_testkit::{Ask, Binary, NodeProc, Opts};
+use p2pnode_testkit::{Ask, Binary, NodeProc, Opts, routing_ids};
 use serde_json::Value;
 
 const BIN: Binary = Binary::new(env!("CARGO_BIN_EXE_p2pnode"));
@@ -34,17 +34,6 @@ fn fresh(what: &str) -> String {
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
     format!("io-{what}-{}-{nanos:08x}", std::process::id())
-}
-
-/// Peer ids in a p2pnode `routing` reply.
-fn routing_ids(v: &Value) -> Vec<String> {
-    v["buckets"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|b| b["peers"].as_array().into_iter().flatten())
-        .filter_map(|p| p["peer"].as_str().map(str::to_string))
-        .collect()
 }
 
 /// The entry for `id` in a p2pnode `peers` reply.

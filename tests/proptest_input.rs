@@ -69,6 +69,13 @@ fn user_key() -> impl Strategy<Value = UserKey> {
     .prop_filter_map("a valid key", |text| UserKey::parse(&text).ok())
 }
 
+/// A text key as `provide`/`providers` read it (CIDs: tests/proptest_keys.rs).
+fn content_key() -> impl Strategy<Value = UserKey> {
+    user_key().prop_filter("reads back", |k| {
+        UserKey::parse_content(k.text()).as_ref() == Ok(k)
+    })
+}
+
 fn target() -> impl Strategy<Value = Target> {
     let ip = prop_oneof![
         any::<[u8; 4]>().prop_map(|b| format!("{}.{}.{}.{}", b[0], b[1], b[2], b[3])),
@@ -98,8 +105,8 @@ fn command() -> impl Strategy<Value = Command> {
             quorum
         }),
         (user_key(), quorum()).prop_map(|(key, quorum)| Command::Get { key, quorum }),
-        user_key().prop_map(|key| Command::Provide { key }),
-        user_key().prop_map(|key| Command::Providers { key }),
+        content_key().prop_map(|key| Command::Provide { key }),
+        content_key().prop_map(|key| Command::Providers { key }),
         user_key().prop_map(|key| Command::Closest { key }),
         target().prop_map(|t| Command::Dial {
             target: DialTarget::Addr(t)
@@ -125,7 +132,7 @@ fn command_ish_line() -> impl Strategy<Value = String> {
     let word = proptest::sample::select(names.chain([&"PUT", &""]).copied().collect::<Vec<_>>());
     let tail = prop_oneof![
         ".{0,60}",
-        "( |\t|\"|'|\\\\|\\\\x|\\\\u\\{|--quorum|all|0|-1|18446744073709551616|hex:|mh:|/p2p/|/ip4/|k|v){0,12}",
+        "( |\t|\"|'|\\\\|\\\\x|\\\\u\\{|--quorum|all|0|-1|18446744073709551616|hex:|mh:|cid:|Qm|baf|/p2p/|/ip4/|k|v){0,12}",
     ];
     (word, tail).prop_map(|(w, t)| format!("{w}{t}"))
 }

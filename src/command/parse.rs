@@ -64,6 +64,16 @@ impl Args {
         self.end(make(word))
     }
 
+    /// Exactly one argument, a content key (a bare `Qm...`/`baf...` word is
+    /// a CID: [`UserKey::parse_content`]), made into a command by `make`.
+    pub(crate) fn content_key_only(
+        mut self,
+        make: fn(UserKey) -> Command,
+    ) -> Result<Command, ParseError> {
+        let key = UserKey::parse_content(&self.next()?.text)?;
+        self.end(make(key))
+    }
+
     /// `value`, when every argument has been used.
     pub(crate) fn end(self, value: Command) -> Result<Command, ParseError> {
         match self.tokens.is_empty() {

@@ -140,8 +140,8 @@ command_table! {
         name: "provide",
         aliases: [],
         usage: "provide KEY",
-        help: "announce this node as a provider of KEY",
-        parse: |args| args.key_only(|key| Command::Provide { key }),
+        help: "announce this node as a provider of KEY (a CID: Qm.../baf... or cid:...)",
+        parse: |args| args.content_key_only(|key| Command::Provide { key }),
     },
     /// Find the providers of a key.
     Providers {
@@ -151,8 +151,8 @@ command_table! {
         name: "providers",
         aliases: [],
         usage: "providers KEY",
-        help: "find the providers of KEY",
-        parse: |args| args.key_only(|key| Command::Providers { key }),
+        help: "find the providers of KEY (a CID: Qm.../baf... or cid:...)",
+        parse: |args| args.content_key_only(|key| Command::Providers { key }),
     },
     /// Follow one lookup through the network, request by request.
     Trace {

@@ -92,7 +92,8 @@ pub(crate) fn parse(mut args: Args) -> Result<Command, ParseError> {
             })?;
         TraceArg::Peer(peer)
     } else if args.take_flag(PROVIDERS_OPTION) {
-        TraceArg::Providers(args.key()?)
+        // A provider key may be a CID, as `providers` takes it.
+        TraceArg::Providers(crate::keys::UserKey::parse_content(&args.next()?.text)?)
     } else {
         TraceArg::Value(args.key()?)
     };

@@ -16,10 +16,13 @@
 //! - [`lookup`]: the iterative lookup with its rounds and trace.
 //! - [`record`]: records, provider records, and the rule that orders two
 //!   values of one key.
+//! - [`protocols`]: the protocol names a node serves (`--kad-protocol`,
+//!   `--lan`) and which one reaches a given peer.
 
 pub mod codec;
 pub mod key;
 pub mod lookup;
+pub mod protocols;
 pub mod record;
 pub mod routing;
 pub mod wire;
@@ -27,8 +30,9 @@ pub mod wire;
 pub use key::{Distance, Point};
 pub use record::{ProviderRecord, Record, RecordKey, Version};
 
-/// The Kademlia protocol of the IPFS/libp2p public DHT, p2pnode's default.
-pub const PROTOCOL: libp2p::StreamProtocol = libp2p::StreamProtocol::new("/ipfs/kad/1.0.0");
+/// The Kademlia protocol of the IPFS/libp2p public DHT, p2pnode's default
+/// (see [`protocols`] for the others a node may serve).
+pub const PROTOCOL: libp2p::StreamProtocol = protocols::IPFS;
 
 /// Kademlia's k: bucket size and replication factor (the paper and libp2p).
 pub const DEFAULT_K: usize = 20;

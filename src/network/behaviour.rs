@@ -1,14 +1,14 @@
 //! The composed network behaviour: the Kademlia protocol (requests and
 //! responses of the kad-dht spec, served and sent by p2pnode's own DHT
-//! code), identify so peers learn each other's listen addresses and
-//! protocols, ping for liveness.
+//! code, under every configured protocol name), identify so peers learn
+//! each other's listen addresses and protocols, ping for liveness.
 
 use std::time::Duration;
 
 use libp2p::identity::Keypair;
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::NetworkBehaviour;
-use libp2p::{StreamProtocol, identify, ping};
+use libp2p::{identify, ping};
 
 use crate::config::Config;
 use crate::dht::codec::KadCodec;
@@ -26,7 +26,10 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// The swarm's behaviour.
 #[derive(NetworkBehaviour)]
 pub struct Behaviour {
-    /// The Kademlia wire protocol (`/ipfs/kad/1.0.0`).
+    /// The Kademlia wire protocol, under each name of
+    /// [`Config::kad_protocols`] (default `/ipfs/kad/1.0.0`). Outbound
+    /// streams propose the names in that order; multistream-select settles
+    /// on the first the peer serves.
     pub kad: request_response::Behaviour<KadCodec>,
     /// Exchanges listen addresses, protocols and agent versions.
     pub identify: identify::Behaviour,
@@ -39,7 +42,11 @@ impl Behaviour {
     pub fn new(key: &Keypair, config: &Config) -> Self {
         let kad = request_response::Behaviour::with_codec(
             KadCodec::new(max_message(&config.limits)),
-            [(crate::dht::PROTOCOL, ProtocolSupport::Full)],
+            config
+                .kad_protocols
+                .names()
+                .iter()
+                .map(|p| (p.clone(), ProtocolSupport::Full)),
             request_response::Config::default().with_request_timeout(REQUEST_TIMEOUT),
         );
         let identify = identify::Behaviour::new(
@@ -69,11 +76,6 @@ pub fn max_message(limits: &crate::config::Limits) -> usize {
 /// What identify tells peers this node runs: `p2pnode/<version>`.
 pub fn agent_version() -> String {
     format!("p2pnode/{}", env!("CARGO_PKG_VERSION"))
-}
-
-/// Whether a peer serves our Kademlia protocol, judging by identify.
-pub fn speaks_kad(protocols: &[StreamProtocol]) -> bool {
-    protocols.contains(&crate::dht::PROTOCOL)
 }
 
 /// Whether identify says the peer runs p2pnode (it understands the DHT

@@ -83,7 +83,14 @@ impl Node {
             timings: config.timings,
             limits: config.limits,
         };
-        let mut event_loop = EventLoop::new(swarm, rx, settings, store, config.bootstrap.clone());
+        let mut event_loop = EventLoop::new(
+            swarm,
+            rx,
+            settings,
+            config.kad_protocols.clone(),
+            store,
+            config.bootstrap.clone(),
+        );
         let served = crate::metrics::Commands::default();
         event_loop.set_reach(config.reach.clone());
         let mut metrics_addr = None;

@@ -21,6 +21,8 @@ struct Entry {
     agent: Option<String>,
     rtt: Option<Duration>,
     kad: bool,
+    /// Warned that it runs a DHT under another protocol name.
+    warned_foreign_dht: bool,
 }
 
 /// The connected peers.
@@ -61,6 +63,15 @@ impl PeerBook {
         if let Some(e) = self.peers.get_mut(&peer) {
             e.kad = true;
         }
+    }
+
+    /// True the first time it is asked for a connected peer (then false
+    /// until the peer reconnects): whether to warn that it runs a DHT under
+    /// another protocol name.
+    pub fn first_foreign_dht(&mut self, peer: &PeerId) -> bool {
+        self.peers
+            .get_mut(peer)
+            .is_some_and(|e| !std::mem::replace(&mut e.warned_foreign_dht, true))
     }
 
     /// Whether identify said the peer serves our Kademlia protocol.

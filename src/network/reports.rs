@@ -146,6 +146,8 @@ pub struct NodeInfo {
     pub k: usize,
     /// Kademlia's alpha in force (`--alpha`).
     pub alpha: usize,
+    /// The Kademlia protocol names served, most preferred first.
+    pub kad_protocols: Vec<libp2p::StreamProtocol>,
 }
 
 /// One k-bucket of the routing table.

@@ -120,6 +120,13 @@ impl Retries {
             .all(|(_, s)| matches!(s, State::Waiting { backoff, .. } if *backoff > FIRST_BACKOFF))
     }
 
+    /// Whether a dial of a target is under way.
+    pub fn any_dialing(&self) -> bool {
+        self.targets
+            .iter()
+            .any(|(_, s)| matches!(s, State::Dialing { .. }))
+    }
+
     /// Dials every target whose wait is over.
     pub fn dial_due(&mut self, swarm: &mut Swarm<Behaviour>) {
         let now = Instant::now();

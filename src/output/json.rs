@@ -69,6 +69,7 @@ fn body(body: &Body) -> Value {
             "external": strings(&info.external),
             "k": info.k,
             "alpha": info.alpha,
+            "dht_protocols": strings(&info.kad_protocols),
         }),
         Body::Routing(buckets) => json!({
             "size": buckets.iter().map(|b| b.entries.len()).sum::<usize>(),

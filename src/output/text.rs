@@ -167,6 +167,8 @@ fn id(info: &NodeInfo) -> String {
     for a in &info.external {
         let _ = write!(s, "\n  external:  {}", addrs(std::slice::from_ref(a)));
     }
+    let names: Vec<&str> = info.kad_protocols.iter().map(AsRef::as_ref).collect();
+    let _ = write!(s, "\n  DHT:       {}", names.join(", "));
     s
 }
 

@@ -298,7 +298,6 @@ impl Store {
             self.records.remove(&k);
             self.mark_record(k);
         }
-        let mut emptied = Vec::new();
         let mut changed = Vec::new();
         for (k, list) in &mut self.providers {
             let before = list.len();
@@ -307,13 +306,8 @@ impl Store {
                 n += before - list.len();
                 changed.push(k.clone());
             }
-            if list.is_empty() {
-                emptied.push(k.clone());
-            }
         }
-        for k in emptied {
-            self.providers.remove(&k);
-        }
+        self.providers.retain(|_, list| !list.is_empty());
         for k in changed {
             self.mark_providers(k);
         }

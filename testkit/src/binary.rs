@@ -100,7 +100,7 @@ impl Binary {
                 (Some(t), p)
             }
         };
-        let mut cmd = self.command();
+        let mut cmd = crate::kubo::wrapped(self.command(), &opts.wrap);
         cmd.arg("--json").arg("--data-dir").arg(&data_dir);
         let listen = if opts.listen.is_empty() {
             vec!["/ip4/127.0.0.1/tcp/0".to_string()]
@@ -163,6 +163,8 @@ pub struct Opts {
     /// Write the node's logs to this file (appended), for tests that read
     /// what a node logged.
     pub log_file: Option<PathBuf>,
+    /// Run it through this command (see [`Opts::wrap`]).
+    pub wrap: Vec<String>,
 }
 
 impl Opts {

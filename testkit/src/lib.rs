@@ -16,6 +16,8 @@
 //!   settled when every routing table is as full as k allows.
 //! - [`peers`]: the third-party reference peers of `../shared/peers`
 //!   (py-libp2p, bmuller kademlia) on the same process driver.
+//! - [`kubo`]: kubo (the IPFS daemon) in a loopback-only network
+//!   namespace that is removed, with everything in it, when dropped.
 //! - [`harness`]: a libtest-compatible `main` whose tests that need something
 //!   the machine lacks (Docker, the reference peers) are listed as ignored,
 //!   so test runners count them as skipped, not passed.
@@ -29,6 +31,7 @@ pub mod binary;
 pub mod harness;
 pub mod inproc;
 pub mod kad;
+pub mod kubo;
 pub mod peers;
 pub mod process;
 pub mod rng;
@@ -57,4 +60,15 @@ pub fn assert_error(v: &serde_json::Value, needle: &str) {
         .as_str()
         .unwrap_or_else(|| panic!("no error text: {v}"));
     assert!(e.contains(needle), "expected an error with {needle:?}: {v}");
+}
+
+/// The peer IDs in a `routing` reply (`--json`), bucket by bucket.
+pub fn routing_ids(v: &serde_json::Value) -> Vec<String> {
+    v["buckets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|b| b["peers"].as_array().into_iter().flatten())
+        .filter_map(|p| p["peer"].as_str().map(str::to_string))
+        .collect()
 }

@@ -33,6 +33,7 @@ impl EventLoop {
                     external: self.swarm.external_addresses().cloned().collect(),
                     k: self.settings.k,
                     alpha: self.settings.alpha,
+                    kad_protocols: self.kad_protocols.names().to_vec(),
                 };
                 let _ = reply.send(info);
             }

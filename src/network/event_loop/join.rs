@@ -5,10 +5,15 @@
 //! fills the routing table: a lookup of this node's ID, then one of a
 //! random ID in each k-bucket farther than its closest neighbour.
 //!
+//! A bootstrap or saved peer is joined through once identify says it
+//! serves one of this node's DHT protocol names; one that serves none is
+//! given up (it runs another DHT: `--kad-protocol`, `--lan`).
+//!
 //! The first command of a script waits for the join: until the first
 //! bootstrap has finished, or every peer to join through has failed once
-//! (then the node serves alone and keeps retrying).
+//! or been given up (then the node serves alone and keeps retrying).
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use libp2p::swarm::ConnectionId;
@@ -40,6 +45,9 @@ pub(super) struct Join {
     retries: Retries,
     saved: Vec<(PeerId, Vec<Multiaddr>)>,
     saved_dials: Vec<(ConnectionId, PeerId)>,
+    /// Bootstrap and saved peers connected, waiting for identify, with the
+    /// address we reached them at.
+    awaiting: HashMap<PeerId, Multiaddr>,
     mode: &'static str,
     settled: bool,
     waiters: Vec<oneshot::Sender<()>>,
@@ -63,6 +71,7 @@ impl Join {
             retries: Retries::new(targets),
             saved,
             saved_dials: Vec::new(),
+            awaiting: HashMap::new(),
             mode,
             settled: false,
             waiters: Vec::new(),
@@ -132,6 +141,11 @@ impl Join {
     fn nothing_to_join(&self) -> bool {
         !self.retries.has_targets() && self.saved.is_empty()
     }
+
+    /// Whether `peer` is a bootstrap or saved peer waiting for identify.
+    pub fn is_awaiting(&self, peer: &PeerId) -> bool {
+        self.awaiting.contains_key(peer)
+    }
 }
 
 /// A bootstrap (join or periodic refresh) in flight.
@@ -185,7 +199,8 @@ impl EventLoop {
         }
     }
 
-    /// A dial of ours connected: a bootstrap or saved peer starts the join.
+    /// A dial of ours connected: a bootstrap or saved peer starts the join
+    /// once identify says it serves our DHT ([`Self::join_identified`]).
     pub(super) fn join_connected(&mut self, id: ConnectionId, peer: PeerId, addr: Multiaddr) {
         let ours = self.join.retries.connected(id);
         let saved = self.join.saved_dials.iter().any(|(c, _)| *c == id);
@@ -196,9 +211,48 @@ impl EventLoop {
         if ours {
             info!(%peer, %addr, "connected to bootstrap peer");
         }
+        self.join.awaiting.insert(peer, addr);
+        if self.peers.speaks_kad(&peer) {
+            // Identified on an earlier connection: join now.
+            self.join_identified(peer, Some(true));
+        }
+    }
+
+    /// What identify said of `peer`: `Some(true)` it serves one of our DHT
+    /// protocols, `Some(false)` it serves none, `None` identify failed (its
+    /// first answer will tell). A bootstrap or saved peer waiting for this
+    /// is joined through, or given up.
+    pub(super) fn join_identified(&mut self, peer: PeerId, serves: Option<bool>) {
+        let Some(addr) = self.join.awaiting.remove(&peer) else {
+            return;
+        };
+        if serves == Some(false) {
+            self.settle_if_alone();
+            return;
+        }
         self.route(peer, &[addr], false);
         if !self.join.joined || self.join.isolated || self.routing.len() <= 1 {
             self.start_bootstrap(None);
+        }
+    }
+
+    /// The last connection to `peer` closed: if it was waiting for
+    /// identify to join through, it is given up.
+    pub(super) fn join_disconnected(&mut self, peer: &PeerId) {
+        if self.join.awaiting.remove(peer).is_some() {
+            self.settle_if_alone();
+        }
+    }
+
+    /// A peer to join through was given up: with nobody else to join
+    /// through right now, the node serves alone (and keeps retrying).
+    fn settle_if_alone(&mut self) {
+        if self.join.awaiting.is_empty()
+            && self.join.saved_dials.is_empty()
+            && self.join.bootstrap.is_none()
+            && !self.join.retries.any_dialing()
+        {
+            self.settle_join();
         }
     }
 

@@ -8,9 +8,12 @@
 //! [`query`] (lookups in flight and their requests), [`get`], [`put`],
 //! [`providers`] (what each kind of query does with answers), [`serve`]
 //! (peers' requests), [`swarm`] (connections, identify, listeners),
-//! [`join`] (bootstrap peers, rejoining, this node's own address), [`jobs`]
-//! (timers), [`trace`] (a lookup whose requests are the answer).
+//! [`join`] (bootstrap peers, rejoining, this node's own address), [`admit`]
+//! (which peers enter the routing table: those serving one of our DHT
+//! protocol names), [`jobs`] (timers), [`trace`] (a lookup whose requests
+//! are the answer).
 
+mod admit;
 mod commands;
 mod connections;
 mod find_peer;
@@ -42,6 +45,7 @@ use super::client::Command;
 use super::peers::PeerBook;
 use super::reports::Stats;
 use crate::config::{Limits, Timings};
+use crate::dht::protocols::KadProtocols;
 use crate::dht::routing::RoutingTable;
 use crate::error::{Error, StartError};
 use crate::store::Store;
@@ -80,6 +84,7 @@ pub struct EventLoop {
     swarm: Swarm<Behaviour>,
     commands: mpsc::Receiver<Command>,
     settings: Settings,
+    kad_protocols: KadProtocols,
     store: Store,
     routing: RoutingTable,
     peers: PeerBook,
@@ -107,6 +112,7 @@ impl EventLoop {
         swarm: Swarm<Behaviour>,
         commands: mpsc::Receiver<Command>,
         settings: Settings,
+        kad_protocols: KadProtocols,
         store: Store,
         bootstrap: Vec<crate::bootstrap::Target>,
     ) -> Self {
@@ -120,6 +126,7 @@ impl EventLoop {
             swarm,
             commands,
             settings,
+            kad_protocols,
             store,
             routing,
             peers: PeerBook::default(),

@@ -324,10 +324,11 @@ impl EventLoop {
         let Some((id, _, stage)) = self.queries.sent.remove(&rid) else {
             return;
         };
-        let why = super::error_chain(error);
+        let why = self.failure_text(error);
         debug!(%peer, error = %why, "request failed");
         if let Some(m) = &self.metrics {
             m.request_failed(match error {
+                e if super::admit::no_common_protocol(e) => "unsupported_protocols",
                 OutboundFailure::DialFailure => "dial_failure",
                 OutboundFailure::Timeout => "timeout",
                 OutboundFailure::ConnectionClosed => "connection_closed",

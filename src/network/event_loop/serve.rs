@@ -51,7 +51,7 @@ impl EventLoop {
         self.peer_asked(&peer);
         let key = request.key.clone();
         let response = match request.kind() {
-            Some(MessageType::FindNode) => Some(self.closer(&peer, &key, MessageType::FindNode)),
+            Some(MessageType::FindNode) => Some(self.find_node(&peer, &key)),
             Some(MessageType::GetValue) => {
                 let mut m = self.closer(&peer, &key, MessageType::GetValue);
                 if let Some(h) = self.store.get(&RecordKey::new(&key)) {
@@ -99,6 +99,22 @@ impl EventLoop {
             .take(self.settings.k)
             .map(|e| WirePeer::new(&e.peer, &e.addrs, e.connected))
             .collect();
+        m
+    }
+
+    /// FIND_NODE: the k peers closest to `key`. Asked for this node's own
+    /// ID, it names itself first, with its addresses, as go-libp2p-kad-dht
+    /// does; go-libp2p-kad-dht (kubo) also requires it: it adds a peer to
+    /// its routing table only after that peer named at least one peer when
+    /// asked for its own ID, and a node alone in its network knows no other.
+    fn find_node(&self, asker: &PeerId, key: &[u8]) -> Message {
+        let mut m = self.closer(asker, key, MessageType::FindNode);
+        let me = *self.swarm.local_peer_id();
+        if key == me.to_bytes().as_slice() {
+            let addrs: Vec<_> = self.swarm.external_addresses().cloned().collect();
+            m.closer_peers.truncate(self.settings.k.saturating_sub(1));
+            m.closer_peers.insert(0, WirePeer::new(&me, &addrs, true));
+        }
         m
     }
 

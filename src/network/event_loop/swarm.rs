@@ -7,13 +7,13 @@ use std::time::Instant;
 use libp2p::core::ConnectedPoint;
 use libp2p::request_response::{self, Message as RrMessage, OutboundFailure};
 use libp2p::swarm::SwarmEvent;
-use libp2p::{Multiaddr, PeerId, identify, ping};
+use libp2p::{Multiaddr, PeerId, ping};
 use tracing::{debug, info, trace, warn};
 
 use super::{EventLoop, error_chain};
 use crate::dht::routing::Inserted;
 use crate::network::address::strip_p2p;
-use crate::network::behaviour::{BehaviourEvent, speaks_kad};
+use crate::network::behaviour::BehaviourEvent;
 
 /// How many failed requests in a row make a peer leave the routing table
 /// (a failed dial makes it leave at once).
@@ -82,6 +82,7 @@ impl EventLoop {
                 self.peers.closed(peer_id, connection_id);
                 if num_established == 0 {
                     self.routing.set_connected(&peer_id, false);
+                    self.join_disconnected(&peer_id);
                 }
                 // Idle timeouts (ours or the peer's) close connections all the
                 // time: that is not losing the peer. A dead peer shows when a
@@ -100,26 +101,6 @@ impl EventLoop {
             } => self.incoming_failed(send_back_addr, &error),
             other => trace!(event = ?other, "swarm event"),
         }
-    }
-
-    fn on_identify(&mut self, event: identify::Event) {
-        let identify::Event::Received { peer_id, info, .. } = event else {
-            return;
-        };
-        self.peers.set_agent(peer_id, info.agent_version.clone());
-        if !speaks_kad(&info.protocols) {
-            debug!(peer = %peer_id, "peer does not serve Kademlia; not routing through it");
-            return;
-        }
-        self.peers.set_kad(peer_id);
-        let loopback_ok = self.peers.reached_over_loopback(&peer_id);
-        let addrs: Vec<Multiaddr> = info
-            .listen_addrs
-            .into_iter()
-            .filter(|a| self.reach.keeps(a, loopback_ok))
-            .map(strip_p2p)
-            .collect();
-        self.route(peer_id, &addrs, true);
     }
 
     /// Adds or refreshes `peer` in the routing table.
@@ -154,18 +135,17 @@ impl EventLoop {
         }
     }
 
-    /// A request to `peer` failed: a failed dial or a peer without the
-    /// protocol leaves the routing table at once; other failures after
-    /// [`MAX_FAILURES`] in a row.
+    /// A request to `peer` failed: a failed dial or a peer without any of
+    /// our DHT protocols leaves the routing table at once; other failures
+    /// after [`MAX_FAILURES`] in a row.
     pub(super) fn peer_failed(&mut self, peer: &PeerId, error: &OutboundFailure) {
         let n = self.failures.entry(*peer).or_insert(0);
         *n += 1;
-        let out = matches!(
-            error,
-            OutboundFailure::DialFailure | OutboundFailure::UnsupportedProtocols
-        ) || *n >= MAX_FAILURES;
+        let out = matches!(error, OutboundFailure::DialFailure)
+            || super::admit::no_common_protocol(error)
+            || *n >= MAX_FAILURES;
         if out && self.routing.remove(peer) {
-            debug!(%peer, error = %error_chain(error), "removed from the routing table: it did not answer");
+            debug!(%peer, error = %self.failure_text(error), "removed from the routing table: it did not answer");
             self.failures.remove(peer);
             self.routing_lost_peer();
         }
