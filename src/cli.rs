@@ -16,6 +16,9 @@ use crate::config::{
 };
 use crate::output::Format;
 
+mod protection;
+pub use protection::ProtectionArgs;
+
 const EXAMPLES: &str = "\
 Examples:
   p2pnode                                    create a new network (listen on TCP+QUIC port 4001)
@@ -42,6 +45,16 @@ pub struct Cli {
 pub enum Sub {
     /// Send one command to the node running on this data directory and print its reply.
     Ctl(CtlArgs),
+    /// Check a stopped node's record store for damage, without changing it.
+    Verify(VerifyArgs),
+}
+
+/// Options of `p2pnode verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The data directory of a stopped node.
+    #[arg(long, env = "P2PNODE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Options of `p2pnode ctl`.
@@ -112,8 +125,9 @@ pub struct NodeArgs {
     /// Longest key accepted, in bytes.
     #[arg(long, default_value_t = 1024)]
     pub max_key_size: usize,
-    /// Most records this node stores (its own and other peers').
-    #[arg(long, default_value_t = 16384)]
+    /// Most records this node stores (its own and other peers'; theirs
+    /// may fill three quarters).
+    #[arg(long, default_value_t = 16384, env = "P2PNODE_MAX_RECORDS")]
     pub max_records: usize,
     /// Most keys this node keeps provider records for.
     #[arg(long, default_value_t = 16384)]
@@ -144,6 +158,9 @@ pub struct NodeArgs {
     /// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9100).
     #[arg(long, env = "P2PNODE_METRICS")]
     pub metrics: Option<SocketAddr>,
+    /// Store budgets, write policy, connection limits.
+    #[command(flatten)]
+    pub protection: ProtectionArgs,
 }
 
 impl NodeArgs {
@@ -208,18 +225,23 @@ impl NodeArgs {
         }) {
             return Err(ConfigError::AnnounceWithPeer(a.clone()));
         }
+        let mut limits = Limits {
+            max_value_bytes: self.max_value_size,
+            max_key_bytes: self.max_key_size,
+            max_records: self.max_records,
+            max_provider_keys: self.max_provider_keys,
+            ..Limits::default()
+        };
+        let (policy, connections) = self.protection.apply(&mut limits)?;
         Ok(Config {
             listen,
             bootstrap,
             announce: self.announce,
             data_dir: self.data_dir.unwrap_or_else(default_data_dir),
             ephemeral: self.ephemeral,
-            limits: Limits {
-                max_value_bytes: self.max_value_size,
-                max_key_bytes: self.max_key_size,
-                max_records: self.max_records,
-                max_provider_keys: self.max_provider_keys,
-            },
+            limits,
+            policy,
+            connections,
             timings: Timings {
                 record_ttl: self.record_ttl,
                 republish_interval: self.republish_interval,

@@ -29,6 +29,8 @@
 //!   editing, history, and logs printed above the prompt.
 //! - [`node`]: running a node as the binary does (control socket, banner,
 //!   command loop, shutdown), for the thin `main.rs`.
+//! - [`fd_limit`]: the file-descriptor limit checked (and raised) against
+//!   the connection limits at start.
 //! - [`error`]: the library's error types.
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
@@ -40,6 +42,7 @@ pub mod config;
 pub mod control;
 pub mod dht;
 pub mod error;
+pub mod fd_limit;
 pub mod identity;
 pub mod keys;
 pub mod metrics;

@@ -9,28 +9,29 @@ use crate::output::{Body, Reply};
 pub async fn apply(client: &Client, command: Command) -> Reply {
     let name = command.name();
     let key = command.key().cloned();
+    let local = client.peer_id();
     let result = match command {
         Command::Put { key, value, quorum } => client
-            .put(key.into_record_key(), value.into_bytes(), quorum)
+            .put(key.record_key(&local), value.into_bytes(), quorum)
             .await
             .map(Body::Put),
         Command::Get { key, quorum } => client
-            .get(key.into_record_key(), quorum)
+            .get(key.record_key(&local), quorum)
             .await
             .map(Body::Get),
         Command::Provide { key } => client
-            .provide(key.into_record_key())
+            .provide(key.record_key(&local))
             .await
             .map(Body::Provide),
         Command::Providers { key } => client
-            .providers(key.into_record_key())
+            .providers(key.record_key(&local))
             .await
             .map(Body::Providers),
         Command::Peers => client.peers().await.map(Body::Peers),
         Command::Id => client.info().await.map(Body::Id),
         Command::Routing => client.routing().await.map(Body::Routing),
         Command::Closest { key } => client
-            .closest(key.into_record_key())
+            .closest(key.record_key(&local))
             .await
             .map(Body::Closest),
         Command::Dial { target } => client.dial(target).await.map(Body::Dial),

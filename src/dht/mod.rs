@@ -16,10 +16,13 @@
 //! - [`lookup`]: the iterative lookup with its rounds and trace.
 //! - [`record`]: records, provider records, and the rule that orders two
 //!   values of one key.
+//! - [`owned`]: owned records (`/p2pnode/<peer ID>/<name>`): signed values
+//!   only their owner can write.
 
 pub mod codec;
 pub mod key;
 pub mod lookup;
+pub mod owned;
 pub mod record;
 pub mod routing;
 pub mod wire;

@@ -1,14 +1,15 @@
-//! The composed network behaviour: the Kademlia protocol (requests and
-//! responses of the kad-dht spec, served and sent by p2pnode's own DHT
-//! code), identify so peers learn each other's listen addresses and
-//! protocols, ping for liveness.
+//! The composed network behaviour: connection limits first (they decide
+//! before anything else works on a connection), the Kademlia protocol
+//! (requests and responses of the kad-dht spec, served and sent by
+//! p2pnode's own DHT code), identify so peers learn each other's listen
+//! addresses and protocols, ping for liveness.
 
 use std::time::Duration;
 
 use libp2p::identity::Keypair;
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::NetworkBehaviour;
-use libp2p::{StreamProtocol, identify, ping};
+use libp2p::{StreamProtocol, connection_limits, identify, ping};
 
 use crate::config::Config;
 use crate::dht::codec::KadCodec;
@@ -26,6 +27,10 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// The swarm's behaviour.
 #[derive(NetworkBehaviour)]
 pub struct Behaviour {
+    /// Bounds on connections established and in their handshake.
+    pub limits: connection_limits::Behaviour,
+    /// Bounds on handshakes in progress per IP address.
+    pub pending_per_ip: super::pending_per_ip::Behaviour,
     /// The Kademlia wire protocol (`/ipfs/kad/1.0.0`).
     pub kad: request_response::Behaviour<KadCodec>,
     /// Exchanges listen addresses, protocols and agent versions.
@@ -37,9 +42,10 @@ pub struct Behaviour {
 impl Behaviour {
     /// Builds the behaviour for `key`, as `config` says.
     pub fn new(key: &Keypair, config: &Config) -> Self {
+        // An owned record's envelope repeats its key (see dht::owned).
+        let max_key = 2 * config.limits.max_key_bytes + crate::dht::owned::ENVELOPE_ROOM;
         let max_message =
-            (config.limits.max_value_bytes + config.limits.max_key_bytes + PACKET_OVERHEAD)
-                .max(PACKET_OVERHEAD);
+            (config.limits.max_value_bytes + max_key + PACKET_OVERHEAD).max(PACKET_OVERHEAD);
         let kad = request_response::Behaviour::with_codec(
             KadCodec::new(max_message),
             [(crate::dht::PROTOCOL, ProtocolSupport::Full)],
@@ -51,7 +57,15 @@ impl Behaviour {
                 .with_push_listen_addr_updates(true),
         );
         let ping = ping::Behaviour::new(ping::Config::new().with_interval(Duration::from_secs(30)));
+        let c = &config.connections;
+        let limits = connection_limits::ConnectionLimits::default()
+            .with_max_established(Some(c.max_established))
+            .with_max_established_incoming(Some(c.max_established_incoming))
+            .with_max_established_per_peer(Some(c.max_established_per_peer))
+            .with_max_pending_incoming(Some(c.max_pending_incoming));
         Behaviour {
+            limits: connection_limits::Behaviour::new(limits),
+            pending_per_ip: super::pending_per_ip::Behaviour::new(c.max_pending_per_ip),
             kad,
             identify,
             ping,

@@ -71,11 +71,17 @@ pub(crate) enum Command {
 #[derive(Clone, Debug)]
 pub struct Client {
     commands: mpsc::Sender<Command>,
+    peer_id: PeerId,
 }
 
 impl Client {
-    pub(crate) fn new(commands: mpsc::Sender<Command>) -> Self {
-        Client { commands }
+    pub(crate) fn new(commands: mpsc::Sender<Command>, peer_id: PeerId) -> Self {
+        Client { commands, peer_id }
+    }
+
+    /// The node's peer ID (the owner of its `@self/..` keys).
+    pub fn peer_id(&self) -> PeerId {
+        self.peer_id
     }
 
     async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, Error> {

@@ -8,6 +8,7 @@ pub mod behaviour;
 pub mod client;
 mod event_loop;
 mod peers;
+mod pending_per_ip;
 pub mod reports;
 mod retry;
 pub mod transport;
@@ -69,8 +70,9 @@ impl Node {
             Store::in_memory(peer_id, &config.limits)
         } else {
             Store::open(&config.data_dir, peer_id, &config.limits)?
-        };
-        let swarm = transport::build(key, &config, kind)?;
+        }
+        .with_policy(config.policy.clone());
+        let swarm = transport::build(key.clone(), &config, kind)?;
         let (tx, rx) = mpsc::channel(client::COMMAND_CAPACITY);
         let settings = Settings {
             k: crate::dht::DEFAULT_K,
@@ -78,7 +80,8 @@ impl Node {
             timings: config.timings,
             limits: config.limits,
         };
-        let mut event_loop = EventLoop::new(swarm, rx, settings, store, config.bootstrap.clone());
+        let mut event_loop =
+            EventLoop::new(swarm, key, rx, settings, store, config.bootstrap.clone());
         let mut metrics_addr = None;
         if let Some(addr) = config.metrics {
             let recorder = crate::metrics::start(addr).await?;
@@ -104,7 +107,7 @@ impl Node {
         }
         let task = tokio::spawn(event_loop.run().instrument(span));
         Ok(Node {
-            client: Client::new(tx),
+            client: Client::new(tx, peer_id),
             peer_id,
             listen_addrs,
             mode,

@@ -92,6 +92,9 @@ fn body(body: &Body) -> Value {
             "queries_active": s.queries_active,
             "requests_served": s.requests_served,
             "records_refused": s.records_refused,
+            "refused_by_reason": s.refused_by_reason,
+            "record_bytes": s.record_bytes,
+            "records_corrupt": s.records_corrupt,
             "unflushed": s.unflushed,
             "uptime_secs": s.uptime_secs,
             "commands_served": s.commands_served,
@@ -127,6 +130,9 @@ fn get(g: &GetReport) -> Value {
         m["from"] = json!(first.from.map_or("local".to_string(), |p| p.to_string()));
         m["conflict"] = json!(g.conflict);
         m["version"] = json!(first.version.0);
+        if let Some(owner) = first.owner {
+            m["owner"] = json!(owner.to_string());
+        }
     }
     if g.oversized > 0 {
         m["oversized"] = json!(g.oversized);

@@ -3,8 +3,10 @@
 //! ([`disk`]) so they survive a restart; or in memory only (`--ephemeral`).
 //!
 //! Every copy of a key that arrives passes the same rules, whether the
-//! user put it or a peer pushed it: size limits, `/pk/` validation, and the
-//! newest-write-wins order of [`crate::dht::record`]. A write is queued to
+//! user put it or a peer pushed it: size limits, `/pk/` and owned-record
+//! validation ([`crate::dht::owned`]), the budgets and quotas of [`quota`],
+//! and the newest-write-wins order of [`crate::dht::record`]; what peers
+//! push also passes the write policy of [`policy`]. A write is queued to
 //! the database at once and reported on disk by a [`DiskEvent`]; the event
 //! loop acknowledges a put (to the user or to the pushing peer) only then.
 //!
@@ -19,6 +21,9 @@ pub mod codec;
 pub mod disk;
 mod limits;
 mod load;
+pub mod policy;
+pub mod quota;
+pub mod verify;
 mod writing;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -33,6 +38,9 @@ use self::codec::Clock;
 pub use self::disk::{DB_FILE, DiskEvent, SCHEMA};
 use self::disk::{Disk, Op};
 pub use self::limits::Refusal;
+pub use self::policy::{Accept, WritePolicy};
+use self::quota::Ledger;
+pub use self::quota::{Holder, Tally};
 use crate::config::Limits;
 use crate::dht::record::{Arrival, arrival};
 use crate::dht::{ProviderRecord, Record, RecordKey};
@@ -43,9 +51,9 @@ use crate::error::StartError;
 pub struct Held {
     /// The record.
     pub record: Record,
-    /// The peer that pushed this copy; `None` for this node's own puts and
-    /// for copies loaded from disk.
-    pub from: Option<PeerId>,
+    /// Who this copy is counted against: this node, the peer that pushed
+    /// it, or nobody known (another peer's record loaded from disk).
+    pub holder: Holder,
     /// When this copy was stored (or loaded).
     pub stored: Instant,
     /// Whether this copy is known current in this session: put, received
@@ -98,6 +106,8 @@ pub struct Store {
     disk: Option<DiskState>,
     saved_peers: Vec<(PeerId, Vec<Multiaddr>)>,
     load: LoadReport,
+    ledger: Ledger,
+    policy: WritePolicy,
 }
 
 impl Store {
@@ -111,7 +121,15 @@ impl Store {
             disk: None,
             saved_peers: Vec::new(),
             load: LoadReport::default(),
+            ledger: Ledger::default(),
+            policy: WritePolicy::default(),
         }
+    }
+
+    /// The same store, taking from peers only what `policy` allows.
+    pub fn with_policy(mut self, policy: WritePolicy) -> Self {
+        self.policy = policy;
+        self
     }
 
     /// Opens (or creates) the database in `dir` and loads it (see the
@@ -178,17 +196,33 @@ impl Store {
 
     /// Stores this node's own new write (`record.publisher` is this node,
     /// its version above any held): it replaces whatever copy is held.
-    pub fn put_own(&mut self, record: Record) -> Result<Stored, Refusal> {
-        self.check_record(&record)?;
-        self.make_room_for(&record.key)?;
-        Ok(self.insert(record, None))
+    pub fn put_own(&mut self, mut record: Record) -> Result<Stored, Refusal> {
+        self.check_record(&mut record)?;
+        self.admit(&record, Holder::Own)?;
+        Ok(self.insert(record, Holder::Own))
     }
 
-    /// Stores a copy pushed by `from` if it passes the limits and is newer
-    /// than the copy held ([`Refusal::Stale`] carries nothing: the caller
-    /// reads the newer copy with [`Store::get`]).
+    /// Stores a copy pushed by `from` (`None`: found by this node itself)
+    /// if the write policy takes it, it passes the limits and is newer than
+    /// the copy held ([`Refusal::Stale`] carries nothing: the caller reads
+    /// the newer copy with [`Store::get`]).
     pub fn accept(&mut self, mut record: Record, from: Option<PeerId>) -> Result<Stored, Refusal> {
-        self.check_record(&record)?;
+        if !self.policy.permits(&record.key, from.as_ref()) {
+            return Err(Refusal::NotAllowed {
+                what: match self.policy.accept {
+                    Accept::OwnedAndAllowlist => {
+                        "plain records only from allowlisted writers (owned records from anyone)"
+                    }
+                    _ => "only owned records",
+                },
+            });
+        }
+        self.check_record(&mut record)?;
+        let holder = match from {
+            Some(p) => Holder::Peer(p),
+            None if record.publisher == Some(self.local) => Holder::Own,
+            None => Holder::Unattributed,
+        };
         let now = Instant::now();
         let held = self.get(&record.key).map(|h| &h.record);
         match arrival(held, &record) {
@@ -212,22 +246,22 @@ impl Store {
                 Ok(Stored::Same)
             }
             Arrival::Newer => {
-                self.make_room_for(&record.key)?;
+                self.admit(&record, holder)?;
                 if record.expires.is_some_and(|t| t <= now) {
                     record.expires = Some(now);
                 }
-                Ok(self.insert(record, from))
+                Ok(self.insert(record, holder))
             }
         }
     }
 
-    fn insert(&mut self, record: Record, from: Option<PeerId>) -> Stored {
+    fn insert(&mut self, record: Record, holder: Holder) -> Stored {
         let key = record.key.clone();
-        self.records.insert(
+        self.hold(
             key.clone(),
             Held {
                 record,
-                from,
+                holder,
                 stored: Instant::now(),
                 confirmed: true,
             },
@@ -238,7 +272,7 @@ impl Store {
 
     /// Removes the copy held under `key`.
     pub fn remove(&mut self, key: &RecordKey) {
-        if self.records.remove(key).is_some() {
+        if self.unhold(key).is_some() {
             self.mark_record(key.clone());
         }
     }
@@ -279,11 +313,9 @@ impl Store {
         self.records().count()
     }
 
-    /// The bytes of keys and values of the live records held.
+    /// What the records held cost, in bytes (see [`quota::cost`]).
     pub fn record_bytes(&self) -> usize {
-        self.records()
-            .map(|h| h.record.key.as_ref().len() + h.record.value.len())
-            .sum()
+        self.usage(None).0.bytes
     }
 
     /// Drops what has expired; returns how many records and provider
@@ -297,7 +329,7 @@ impl Store {
             .collect();
         let mut n = dead.len();
         for k in dead {
-            self.records.remove(&k);
+            self.unhold(&k);
             self.mark_record(k);
         }
         let mut emptied = Vec::new();

@@ -70,6 +70,8 @@ enum Ack {
 /// Owns the swarm; see the module docs.
 pub struct EventLoop {
     swarm: Swarm<Behaviour>,
+    /// This node's identity key: signs its owned records.
+    signer: libp2p::identity::Keypair,
     commands: mpsc::Receiver<Command>,
     settings: Settings,
     store: Store,
@@ -93,6 +95,7 @@ pub struct EventLoop {
 impl EventLoop {
     pub(crate) fn new(
         swarm: Swarm<Behaviour>,
+        signer: libp2p::identity::Keypair,
         commands: mpsc::Receiver<Command>,
         settings: Settings,
         store: Store,
@@ -106,6 +109,7 @@ impl EventLoop {
         jobs.restored(restored, store.provided_keys(), Instant::now());
         EventLoop {
             swarm,
+            signer,
             commands,
             settings,
             store,
@@ -262,6 +266,8 @@ impl EventLoop {
             .num_established() as usize;
         s.routing_table = self.routing.len();
         s.records = self.store.record_count();
+        s.record_bytes = self.store.record_bytes();
+        s.records_corrupt = self.store.load_report().corrupt;
         s.provided = self.store.provided_count();
         s.queries_active = self.queries.len();
         s.unflushed = self.store.unflushed();
