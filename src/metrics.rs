@@ -72,6 +72,9 @@ struct StatsMetrics {
     queries_started: Counter,
     requests_served: Counter,
     records_refused: Counter,
+    record_bytes: Gauge,
+    records_corrupt: Gauge,
+    connections_denied: Counter,
     uptime: Gauge,
 }
 
@@ -140,6 +143,12 @@ impl Recorder {
         gauge(&m.routing_table, s.routing_table);
         gauge(&m.records, s.records);
         gauge(&m.provided, s.provided);
+        gauge(&m.record_bytes, s.record_bytes);
+        gauge(&m.records_corrupt, s.records_corrupt);
+        m.connections_denied.inc_by(
+            s.connections_denied
+                .saturating_sub(self.last.connections_denied),
+        );
         m.uptime
             .set(i64::try_from(s.uptime_secs).unwrap_or(i64::MAX));
         m.queries_started
@@ -190,6 +199,21 @@ fn register(registry: &mut Registry) -> (StatsMetrics, Family<CommandLabels, Cou
         "records_refused",
         "Records pushed by peers and refused (limits, validation)",
         m.records_refused.clone(),
+    );
+    r.register(
+        "record_bytes",
+        "What the records held cost in bytes (the unit of --max-store-bytes)",
+        m.record_bytes.clone(),
+    );
+    r.register(
+        "records_corrupt",
+        "Damaged records found in the store at start (quarantined, never served)",
+        m.records_corrupt.clone(),
+    );
+    r.register(
+        "connections_denied",
+        "Incoming connections denied by a connection limit",
+        m.connections_denied.clone(),
     );
     r.register(
         "uptime_seconds",

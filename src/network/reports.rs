@@ -199,6 +199,8 @@ pub struct Stats {
     /// Damaged records found in the store at start: quarantined, never
     /// served.
     pub records_corrupt: usize,
+    /// Incoming connections denied by a connection limit.
+    pub connections_denied: u64,
     /// Keys whose latest state is not yet on disk (0 for an in-memory store).
     pub unflushed: usize,
     /// Seconds since start.

@@ -95,6 +95,7 @@ fn body(body: &Body) -> Value {
             "refused_by_reason": s.refused_by_reason,
             "record_bytes": s.record_bytes,
             "records_corrupt": s.records_corrupt,
+            "connections_denied": s.connections_denied,
             "unflushed": s.unflushed,
             "uptime_secs": s.uptime_secs,
             "commands_served": s.commands_served,

@@ -224,11 +224,12 @@ fn closest(close: &[Close], key: &str) -> String {
 
 fn stats(s: &Stats) -> String {
     format!(
-        "peers {}  connections {}  routing table {}  records {}  provided {}\n\
+        "peers {}  connections {} ({} denied)  routing table {}  records {}  provided {}\n\
          queries started {} (active {})  requests served {}  records refused {}{}  uptime {} s\n\
          record bytes {}  damaged records at start {}  commands served {}  metrics {}",
         s.connected_peers,
         s.connections,
+        s.connections_denied,
         s.routing_table,
         s.records,
         s.provided,

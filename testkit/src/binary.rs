@@ -110,10 +110,10 @@ impl Binary {
         for (k, v) in &opts.env {
             cmd.env(k, v);
         }
-        cmd.stderr(if opts.quiet {
-            Stdio::null()
-        } else {
-            Stdio::inherit()
+        cmd.stderr(match (&opts.log_file, opts.quiet) {
+            (Some(path), _) => Stdio::from(std::fs::File::create(path)?),
+            (None, true) => Stdio::null(),
+            (None, false) => Stdio::inherit(),
         });
         Ok(NodeProc {
             proc: LineProc::spawn(format!("p2pnode {}", data_dir.display()), cmd)?,
@@ -151,6 +151,8 @@ pub struct Opts {
     pub listen: Vec<String>,
     /// Send the node's logs nowhere instead of the test's stderr.
     pub quiet: bool,
+    /// Write the node's logs (stderr) to this file instead.
+    pub log_file: Option<PathBuf>,
 }
 
 impl Opts {
@@ -185,6 +187,11 @@ impl Opts {
     /// Logs to nowhere.
     pub fn quiet(mut self) -> Self {
         self.quiet = true;
+        self
+    }
+    /// Logs (stderr) to `path`, for a test to read.
+    pub fn log_file(mut self, path: &Path) -> Self {
+        self.log_file = Some(path.to_path_buf());
         self
     }
 }
@@ -342,6 +349,11 @@ impl NodeProc {
     /// Sends `quit`, then EOF; kills the process if it has not exited within `timeout`.
     pub fn stop(&mut self, timeout: Duration) {
         self.proc.stop(Some("quit"), timeout);
+    }
+
+    /// The process ID.
+    pub fn pid(&self) -> u32 {
+        self.proc.id()
     }
 
     /// The process's resident memory.

@@ -31,9 +31,23 @@ const LOG_EVERY: Duration = Duration::from_secs(60);
 #[derive(Default)]
 pub(super) struct RefusalLog {
     last: HashMap<(PeerId, &'static str), Instant>,
+    denied: Option<Instant>,
 }
 
 impl RefusalLog {
+    /// Whether to log a denied connection now (at most once a minute: a
+    /// flood of connections must not flood the log).
+    pub fn denied_due(&mut self) -> bool {
+        let now = Instant::now();
+        match self.denied {
+            Some(t) if now.saturating_duration_since(t) < LOG_EVERY => false,
+            _ => {
+                self.denied = Some(now);
+                true
+            }
+        }
+    }
+
     /// Whether to log this refusal now.
     pub fn due(&mut self, peer: PeerId, reason: &'static str) -> bool {
         let now = Instant::now();

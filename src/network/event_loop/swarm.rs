@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use futures::{FutureExt, StreamExt};
 use libp2p::core::ConnectedPoint;
 use libp2p::request_response::{self, InboundFailure, Message as RrMessage, OutboundFailure};
-use libp2p::swarm::{DialError, SwarmEvent};
+use libp2p::swarm::{DialError, ListenError, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, identify, ping};
 use tracing::{debug, info, trace, warn};
 
@@ -155,7 +155,18 @@ impl EventLoop {
                 peer_id,
                 error,
             } => self.dial_failed(connection_id, peer_id, &error),
-            SwarmEvent::IncomingConnectionError { error, .. } => {
+            SwarmEvent::IncomingConnectionError {
+                error,
+                send_back_addr,
+                ..
+            } => {
+                if let ListenError::Denied { .. } = &error {
+                    self.stats.connections_denied += 1;
+                    if self.serve_log.denied_due() {
+                        warn!(from = %send_back_addr, reason = %error_chain(&error), total = self.stats.connections_denied,
+                            "incoming connection denied by a connection limit (further ones are counted in stats, logged at most once a minute)");
+                    }
+                }
                 debug!(error = %error_chain(&error), "incoming connection failed");
             }
             other => trace!(event = ?other, "swarm event"),
