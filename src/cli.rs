@@ -268,10 +268,11 @@ impl NodeArgs {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn parse(args: &[&str]) -> Result<Config, String> {
+    /// The `Config` of a command line, or its error's text.
+    pub(crate) fn parse(args: &[&str]) -> Result<Config, String> {
         let cli = Cli::try_parse_from(std::iter::once("p2pnode").chain(args.iter().copied()))
             .map_err(|e| e.to_string())?;
         cli.node.into_config().map_err(|e| e.to_string())

@@ -200,21 +200,22 @@ fn register(registry: &mut Registry) -> (StatsMetrics, Family<CommandLabels, Cou
         "Records pushed by peers and refused (limits, validation)",
         m.records_refused.clone(),
     );
-    r.register(
-        "record_bytes",
-        "What the records held cost in bytes (the unit of --max-store-bytes)",
-        m.record_bytes.clone(),
-    );
-    r.register(
-        "records_corrupt",
-        "Damaged records found in the store at start (quarantined, never served)",
-        m.records_corrupt.clone(),
-    );
-    r.register(
-        "connections_denied",
-        "Incoming connections denied by a connection limit",
-        m.connections_denied.clone(),
-    );
+    for (name, help, gauge) in [
+        (
+            "record_bytes",
+            "What the records held cost in bytes (the unit of --max-store-bytes)",
+            &m.record_bytes,
+        ),
+        (
+            "records_corrupt",
+            "Damaged records found in the store at start (quarantined, never served)",
+            &m.records_corrupt,
+        ),
+    ] {
+        r.register(name, help, gauge.clone());
+    }
+    let denied = "Incoming connections denied by a connection limit";
+    r.register("connections_denied", denied, m.connections_denied.clone());
     r.register(
         "uptime_seconds",
         "Seconds since the node started",

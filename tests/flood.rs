@@ -6,8 +6,7 @@
 //! accepted every connection would run out of descriptors.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use p2pnode_testkit::flood::{TcpFlood, open_fds, set_fd_limit};
@@ -33,15 +32,7 @@ fn a_connection_flood_leaves_the_node_reachable_by_a_legitimate_peer() {
         max_attempts: 20_000,
         pace: Duration::from_micros(500),
     };
-    let attempts = Arc::new(AtomicUsize::new(0));
-    let counter = attempts.clone();
-    let flooder = std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime")
-            .block_on(flood.run(&counter))
-    });
+    let (attempts, flooder) = flood.spawn();
     Wait::new(Duration::from_secs(10)).eventually(|| match attempts.load(Ordering::Relaxed) {
         n if n >= OPEN => Ok(()),
         n => Err(format!("{n} connections attempted")),

@@ -132,16 +132,8 @@ impl ProtectionArgs {
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
-
-    use crate::cli::Cli;
+    use crate::cli::tests::parse;
     use crate::store::Accept;
-
-    fn parse(args: &[&str]) -> Result<crate::Config, String> {
-        let cli = Cli::try_parse_from(std::iter::once("p2pnode").chain(args.iter().copied()))
-            .map_err(|e| e.to_string())?;
-        cli.node.into_config().map_err(|e| e.to_string())
-    }
 
     #[test]
     fn defaults_bound_the_store_and_the_connections() {

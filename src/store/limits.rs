@@ -67,7 +67,7 @@ pub enum Refusal {
         owner: PeerId,
     },
     /// The write policy does not take plain records from this peer.
-    #[error("this node takes {what} from peers")]
+    #[error("{what}")]
     NotAllowed {
         /// What it takes, in words.
         what: &'static str,

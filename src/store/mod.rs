@@ -211,9 +211,9 @@ impl Store {
             return Err(Refusal::NotAllowed {
                 what: match self.policy.accept {
                     Accept::OwnedAndAllowlist => {
-                        "plain records only from allowlisted writers (owned records from anyone)"
+                        "this node takes plain records only from allowlisted writers"
                     }
-                    _ => "only owned records",
+                    _ => "this node takes only owned records from peers",
                 },
             });
         }

@@ -271,33 +271,29 @@ mod tests {
             ..Limits::default()
         };
         let mut s = Store::in_memory(me, &limits);
-        for i in 0..4 {
-            s.accept(rec(&format!("a{i}"), 1, Some(a)), Some(a))
-                .unwrap();
-        }
-        assert_eq!(
-            s.accept(rec("a4", 1, Some(a)), Some(a)),
-            Err(Refusal::PeerQuota {
-                measure: Measure::Records,
-                limit: 4
-            })
-        );
+        // Pushes n records of `peer`, then one more: what happened to that one.
+        let fill = |s: &mut Store, peer: PeerId, n: usize| {
+            for i in 0..n {
+                s.accept(rec(&format!("{peer}-{i}"), 1, Some(peer)), Some(peer))
+                    .unwrap();
+            }
+            s.accept(rec(&format!("{peer}-{n}"), 1, Some(peer)), Some(peer))
+        };
+        let quota = Refusal::PeerQuota {
+            measure: Measure::Records,
+            limit: 4,
+        };
+        assert_eq!(fill(&mut s, a, 4), Err(quota));
         // A newer value of a key it placed replaces, it does not add.
-        let mut newer = rec("a0", 2, Some(a));
+        let mut newer = rec(&format!("{a}-0"), 2, Some(a));
         newer.version = Version(2);
         s.accept(newer, Some(a)).unwrap();
-        for i in 0..2 {
-            s.accept(rec(&format!("b{i}"), 1, Some(b)), Some(b))
-                .unwrap();
-        }
         // Peers' share: 8 - 2 = 6 records.
-        assert_eq!(
-            s.accept(rec("b2", 1, Some(b)), Some(b)),
-            Err(Refusal::PeersShareFull {
-                measure: Measure::Records,
-                limit: 6
-            })
-        );
+        let share = Refusal::PeersShareFull {
+            measure: Measure::Records,
+            limit: 6,
+        };
+        assert_eq!(fill(&mut s, b, 2), Err(share));
         s.put_own(rec("mine0", 1, Some(me))).unwrap();
         s.put_own(rec("mine1", 1, Some(me))).unwrap();
         assert_eq!(
@@ -307,7 +303,7 @@ mod tests {
         let (total, own, of_a) = s.usage(Some(&a));
         assert_eq!((total.records, own.records, of_a.records), (8, 2, 4));
         // Removing uncounts.
-        s.remove(&RecordKey::new(&"a1"));
+        s.remove(&RecordKey::new(&format!("{a}-1")));
         assert_eq!(s.usage(Some(&a)).2.records, 3);
         s.accept(rec("a5", 1, Some(a)), Some(a)).unwrap();
     }

@@ -4,6 +4,7 @@
 //! in the number of connections attempted; it stops by itself.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -77,6 +78,23 @@ impl TcpFlood {
         }
         set.abort_all();
         report
+    }
+}
+
+impl TcpFlood {
+    /// Runs the flood on a thread of its own; the count of connections
+    /// attempted so far, and the thread that ends with the report.
+    pub fn spawn(self) -> (Arc<AtomicUsize>, std::thread::JoinHandle<FloodReport>) {
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let counter = attempts.clone();
+        let thread = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the flood")
+                .block_on(self.run(&counter))
+        });
+        (attempts, thread)
     }
 }
 
