@@ -197,7 +197,7 @@ fn register(registry: &mut Registry) -> (StatsMetrics, Family<CommandLabels, Cou
     );
     r.register(
         "records_refused",
-        "Records pushed by peers and refused (limits, validation)",
+        "Records pushed by peers and refused (limits, validation, quotas, write policy)",
         m.records_refused.clone(),
     );
     for (name, help, gauge) in [

@@ -3,13 +3,14 @@
 //! another address connects and stores a record while the flood goes on,
 //! and the flood's connections are denied and counted. The node runs as a
 //! process with the common file-descriptor limit of 1024, so a node that
-//! accepted every connection would run out of descriptors.
+//! accepted every connection would run out of descriptors. A node whose
+//! descriptor limit is too low for its connection limits says so at start.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use p2pnode_testkit::flood::{TcpFlood, open_fds, set_fd_limit};
+use p2pnode_testkit::flood::{TcpFlood, open_fds, set_fd_limit, with_fd_limit};
 use p2pnode_testkit::{Ask, Binary, Opts, SETTLE, Wait, assert_ok};
 
 const BIN: Binary = Binary::new(env!("CARGO_BIN_EXE_p2pnode"));
@@ -63,4 +64,36 @@ fn a_connection_flood_leaves_the_node_reachable_by_a_legitimate_peer() {
     let s = victim.cmd("stats");
     assert!(s["connections_denied"].as_u64() > Some(0), "{s}");
     assert_eq!(victim.cmd("get during-flood")["value"], "reachable");
+}
+
+#[test]
+fn a_descriptor_limit_too_low_for_the_connection_limits_is_warned_about() {
+    let start = |limit: u64, args: &[&str]| {
+        let mut cmd = BIN.command();
+        cmd.args([
+            "--ephemeral",
+            "--no-repl=false",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+        ])
+        .args(args)
+        .env("RUST_LOG", "warn");
+        with_fd_limit(&mut cmd, limit);
+        p2pnode_testkit::run_bounded(cmd, p2pnode_testkit::binary::EXIT_TIMEOUT)
+    };
+    let low = start(300, &[]);
+    assert!(low.ok(), "it starts anyway: {low}");
+    let warning: Vec<&str> = low
+        .stderr
+        .lines()
+        .filter(|l| l.contains("descriptor"))
+        .collect();
+    assert_eq!(warning.len(), 1, "{low}");
+    assert!(warning[0].contains("--max-connections"), "{}", warning[0]);
+    // Limits that fit: no warning.
+    let fits = start(
+        300,
+        &["--max-connections", "100", "--max-pending-incoming", "50"],
+    );
+    assert!(fits.ok() && !fits.stderr.contains("descriptor"), "{fits}");
 }

@@ -37,7 +37,8 @@ pub struct ProtectionArgs {
     #[arg(long, default_value_t = 512, env = "P2PNODE_MAX_CONNECTIONS")]
     pub max_connections: u32,
     /// Most established incoming connections (the rest of
-    /// --max-connections is kept for this node's own dials).
+    /// --max-connections is kept for this node's own dials; at most
+    /// --max-connections).
     #[arg(long, default_value_t = 384, env = "P2PNODE_MAX_INCOMING")]
     pub max_incoming: u32,
     /// Most established connections to one peer.
@@ -121,7 +122,7 @@ impl ProtectionArgs {
         };
         let connections = ConnectionLimits {
             max_established: self.max_connections,
-            max_established_incoming: self.max_incoming,
+            max_established_incoming: self.max_incoming.min(self.max_connections),
             max_established_per_peer: self.max_connections_per_peer,
             max_pending_incoming: self.max_pending_incoming,
             max_pending_per_ip: self.max_pending_per_ip,

@@ -152,3 +152,21 @@ pub fn set_fd_limit(pid: u32, limit: u64) -> std::io::Result<()> {
         _ => Err(std::io::Error::last_os_error()),
     }
 }
+
+/// Makes `cmd` start with soft and hard `RLIMIT_NOFILE` of `limit`, as
+/// `prlimit --nofile` would.
+pub fn with_fd_limit(cmd: &mut std::process::Command, limit: u64) {
+    use std::os::unix::process::CommandExt;
+    let new = libc::rlimit {
+        rlim_cur: limit,
+        rlim_max: limit,
+    };
+    // SAFETY: setrlimit is async-signal-safe and touches no memory of the
+    // parent: fine between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || match libc::setrlimit(libc::RLIMIT_NOFILE, &new) {
+            0 => Ok(()),
+            _ => Err(std::io::Error::last_os_error()),
+        });
+    }
+}
