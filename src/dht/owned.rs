@@ -33,7 +33,7 @@ pub const DOMAIN: &str = "p2pnode-owned-record";
 /// How many bytes an envelope adds to the value it carries, at most, besides
 /// the key (repeated in the payload): public key, signature, payload type,
 /// sequence number and protobuf framing. RSA keys are the largest.
-pub const ENVELOPE_ROOM: usize = 1024;
+pub const ENVELOPE_ROOM: usize = 2048;
 
 /// The signed payload of an owned record.
 #[derive(Clone, PartialEq, prost::Message)]
