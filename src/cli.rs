@@ -20,6 +20,8 @@ use crate::logging::LogFormat;
 use crate::output::Format;
 
 mod kademlia;
+mod protection;
+pub use protection::ProtectionArgs;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -54,6 +56,8 @@ pub enum Sub {
     /// into a new directory: through the running node when one answers on
     /// the data directory, else from the files (the node is stopped).
     Backup(BackupArgs),
+    /// Check a stopped node's record store for damage, without changing it.
+    Verify(VerifyArgs),
 }
 
 /// `p2pnode swarm-key ...`.
@@ -76,6 +80,14 @@ pub struct BackupArgs {
     pub data_dir: Option<PathBuf>,
     /// A new (or empty) directory for the copy; it becomes a data directory.
     pub dest: PathBuf,
+}
+
+/// Options of `p2pnode verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The data directory of a stopped node.
+    #[arg(long, env = "P2PNODE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Options of `p2pnode ctl`.
@@ -158,8 +170,9 @@ pub struct NodeArgs {
     /// Longest key accepted, in bytes.
     #[arg(long, default_value_t = 1024)]
     pub max_key_size: usize,
-    /// Most records this node stores (its own and other peers').
-    #[arg(long, default_value_t = 16384)]
+    /// Most records this node stores (its own and other peers'; theirs
+    /// may fill three quarters).
+    #[arg(long, default_value_t = 16384, env = "P2PNODE_MAX_RECORDS")]
     pub max_records: usize,
     /// Most keys this node keeps provider records for.
     #[arg(long, default_value_t = 16384)]
@@ -218,6 +231,9 @@ pub struct NodeArgs {
     /// IPFS nodes on a LAN, in containers or on one host use.
     #[arg(long, env = "P2PNODE_LAN", value_parser = BoolishValueParser::new())]
     pub lan: bool,
+    /// Store budgets, write policy, connection limits.
+    #[command(flatten)]
+    pub protection: ProtectionArgs,
 }
 
 impl NodeArgs {
@@ -298,6 +314,14 @@ impl NodeArgs {
             }
         }
         let kad_protocols = KadProtocols::new(&self.kad_protocol, self.lan)?;
+        let mut limits = Limits {
+            max_value_bytes: self.max_value_size,
+            max_key_bytes: self.max_key_size,
+            max_records: self.max_records,
+            max_provider_keys: self.max_provider_keys,
+            ..Limits::default()
+        };
+        let (policy, connections) = self.protection.apply(&mut limits)?;
         Ok(Config {
             listen,
             bootstrap,
@@ -305,12 +329,9 @@ impl NodeArgs {
             reach: crate::network::address::Reach::new(self.announce_subnet),
             data_dir: self.data_dir.unwrap_or_else(default_data_dir),
             ephemeral: self.ephemeral,
-            limits: Limits {
-                max_value_bytes: self.max_value_size,
-                max_key_bytes: self.max_key_size,
-                max_records: self.max_records,
-                max_provider_keys: self.max_provider_keys,
-            },
+            limits,
+            policy,
+            connections,
             timings: Timings {
                 record_ttl: self.record_ttl,
                 republish_interval: self.republish_interval,
@@ -342,10 +363,11 @@ impl NodeArgs {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn parse(args: &[&str]) -> Result<Config, String> {
+    /// The `Config` of a command line, or its error's text.
+    pub(crate) fn parse(args: &[&str]) -> Result<Config, String> {
         let cli = Cli::try_parse_from(std::iter::once("p2pnode").chain(args.iter().copied()))
             .map_err(|e| e.to_string())?;
         cli.node.into_config().map_err(|e| e.to_string())

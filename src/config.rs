@@ -21,6 +21,12 @@ pub struct Limits {
     pub max_key_bytes: usize,
     /// Most records stored.
     pub max_records: usize,
+    /// Most bytes the records held may cost (see [`crate::store::quota`]).
+    pub max_store_bytes: usize,
+    /// Most records one remote peer may place on this node.
+    pub max_records_per_peer: usize,
+    /// Most bytes the records one remote peer places may cost.
+    pub max_bytes_per_peer: usize,
     /// Most provider keys.
     pub max_provider_keys: usize,
 }
@@ -31,8 +37,51 @@ impl Default for Limits {
             max_value_bytes: 65536,
             max_key_bytes: 1024,
             max_records: 16384,
+            max_store_bytes: 256 * 1024 * 1024,
+            max_records_per_peer: 4096,
+            max_bytes_per_peer: 32 * 1024 * 1024,
             max_provider_keys: 16384,
         }
+    }
+}
+
+/// Bounds on connections, so no flood of them exhausts the node's file
+/// descriptors or memory (`libp2p::connection_limits`, plus a per-IP bound
+/// on handshakes in progress). Connections that never finish their
+/// handshake (plain TCP, say) count as pending incoming ones until the
+/// transport's timeout closes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Most established connections, both directions.
+    pub max_established: u32,
+    /// Most established incoming connections.
+    pub max_established_incoming: u32,
+    /// Most established connections to one peer.
+    pub max_established_per_peer: u32,
+    /// Most incoming connections still in their handshake.
+    pub max_pending_incoming: u32,
+    /// Most incoming connections in their handshake from one IP address.
+    pub max_pending_per_ip: u32,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            max_established: 512,
+            max_established_incoming: 384,
+            max_established_per_peer: 4,
+            max_pending_incoming: 128,
+            max_pending_per_ip: 16,
+        }
+    }
+}
+
+impl ConnectionLimits {
+    /// The file descriptors these limits may need: one per connection,
+    /// pending outgoing ones as many as incoming, and room for the store,
+    /// listeners and the control socket.
+    pub fn descriptors(&self) -> u64 {
+        u64::from(self.max_established) + 2 * u64::from(self.max_pending_incoming) + 64
     }
 }
 
@@ -137,6 +186,10 @@ pub struct Config {
     pub ephemeral: bool,
     /// Storage limits.
     pub limits: Limits,
+    /// What records this node takes from which peers.
+    pub policy: crate::store::WritePolicy,
+    /// Connection limits.
+    pub connections: ConnectionLimits,
     /// Kademlia timings.
     pub timings: Timings,
     /// Kademlia's k and alpha.
@@ -183,6 +236,8 @@ impl Config {
             data_dir,
             ephemeral: true,
             limits: Limits::default(),
+            policy: crate::store::WritePolicy::default(),
+            connections: ConnectionLimits::default(),
             timings: Timings::default(),
             kademlia: Kademlia::default(),
             swarm_key: None,
@@ -289,6 +344,21 @@ pub enum ConfigError {
     /// A `--kad-protocol` name that cannot be used.
     #[error(transparent)]
     KadProtocol(#[from] ProtocolError),
+    /// `--allow-writer` without the policy that reads it.
+    #[error("--allow-writer takes effect only with --accept-records owned+allowlist")]
+    AllowlistUnused,
+    /// A per-peer quota larger than the store's budget.
+    #[error("{flag} ({quota}) must not be more than {budget_flag} ({budget})")]
+    QuotaOverBudget {
+        /// The per-peer flag.
+        flag: &'static str,
+        /// Its value.
+        quota: usize,
+        /// The store budget's flag.
+        budget_flag: &'static str,
+        /// Its value.
+        budget: usize,
+    },
 }
 
 /// The most `--announce` addresses: libp2p's identify carries at most 20

@@ -9,13 +9,18 @@
 //! - `cid:<CID>`: the multihash of a CID, the key kubo announces content
 //!   under (see [`cid`] for the rule that reads a bare `Qm...`/`baf...` word
 //!   as a CID in `provide` and `providers`).
+//!
+//! Owned keys ([`crate::dht::owned`]), which only their owner can write,
+//! are typed `@self/<name>` (this node's) or `@<peer ID>/<name>` (that
+//! peer's); any other text starting with `@` is an error.
 
 pub mod cid;
 
 use std::fmt;
 use std::str::FromStr;
 
-use crate::dht::RecordKey;
+use crate::dht::{RecordKey, owned};
+use libp2p::PeerId;
 use sha2::{Digest, Sha256};
 
 use crate::command::quote;
@@ -38,6 +43,12 @@ pub enum KeyError {
         /// What is wrong with it.
         reason: String,
     },
+    /// `@...` that is not `@self/<name>` or `@<peer ID>/<name>`.
+    #[error("invalid owned key {}: write @self/NAME or @PEER_ID/NAME", quote(.0))]
+    Owned(String),
+    /// `@self/..` where no node is at hand to say whose it is.
+    #[error("@self names the running node's own key; use @PEER_ID/NAME here")]
+    NoSelf,
     /// `hex:` followed by something that is not hex.
     #[error("invalid hex key {}: {source}", quote(.text))]
     Hex {
@@ -53,14 +64,29 @@ pub enum KeyError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserKey {
     text: String,
-    key: RecordKey,
+    key: Named,
+}
+
+/// The key a [`UserKey`] names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Named {
+    /// These bytes.
+    Bytes(RecordKey),
+    /// The running node's owned key with this name (`@self/<name>`).
+    OwnedBySelf(Vec<u8>),
 }
 
 impl UserKey {
-    /// Parses `text` (plain, `hex:..` or `mh:..`) into a key.
+    /// Parses `text` (plain, `hex:..`, `mh:..`, `@self/..` or
+    /// `@<peer ID>/..`) into a key.
     pub fn parse(text: &str) -> Result<Self, KeyError> {
+        let key = match text.strip_prefix(SELF_PREFIX) {
+            Some(name) if !name.is_empty() => Named::OwnedBySelf(name.as_bytes().to_vec()),
+            Some(_) => return Err(KeyError::Owned(text.to_string())),
+            None => Named::Bytes(parse(text)?),
+        };
         Ok(UserKey {
-            key: parse(text)?,
+            key,
             text: text.to_string(),
         })
     }
@@ -73,7 +99,7 @@ impl UserKey {
             return Self::parse(text);
         }
         Ok(UserKey {
-            key: cid_key(text, text)?,
+            key: Named::Bytes(cid_key(text, text)?),
             text: text.to_string(),
         })
     }
@@ -83,16 +109,18 @@ impl UserKey {
         &self.text
     }
 
-    /// The DHT key.
-    pub fn record_key(&self) -> &RecordKey {
-        &self.key
-    }
-
-    /// The DHT key, for handing to the node.
-    pub fn into_record_key(self) -> RecordKey {
-        self.key
+    /// The DHT key, for the node whose peer ID is `local` (the owner of
+    /// `@self/..` keys).
+    pub fn record_key(&self, local: &PeerId) -> RecordKey {
+        match &self.key {
+            Named::Bytes(k) => k.clone(),
+            Named::OwnedBySelf(name) => owned::key(local, name),
+        }
     }
 }
+
+/// How a user names an owned key of the node they talk to.
+const SELF_PREFIX: &str = "@self/";
 
 impl FromStr for UserKey {
     type Err = KeyError;
@@ -130,6 +158,18 @@ pub fn parse(text: &str) -> Result<RecordKey, KeyError> {
     if let Some(c) = text.strip_prefix(cid::PREFIX) {
         return cid_key(text, c);
     }
+    if text.starts_with(SELF_PREFIX) {
+        return Err(KeyError::NoSelf);
+    }
+    if let Some(owned_form) = text.strip_prefix('@') {
+        let bad = || KeyError::Owned(text.to_string());
+        let (peer, name) = owned_form.split_once('/').ok_or_else(bad)?;
+        let peer: PeerId = peer.parse().map_err(|_| bad())?;
+        if name.is_empty() {
+            return Err(bad());
+        }
+        return Ok(owned::key(&peer, name.as_bytes()));
+    }
     Ok(RecordKey::new(&text))
 }
 
@@ -152,19 +192,26 @@ pub fn sha256_multihash(data: &[u8]) -> Vec<u8> {
 
 /// Shows a key the way a user could type it back in any command: text when
 /// it is printable UTF-8 without spaces and reads back as text (no key
-/// prefix, not a bare CID), else `hex:..`.
+/// prefix, not a bare CID), `@<peer ID>/<name>` for an owned key with such
+/// a name, else `hex:..`.
 pub fn display(key: &RecordKey) -> String {
+    let typable = |s: &str| {
+        !s.is_empty()
+            && !s.starts_with("hex:")
+            && !s.starts_with("mh:")
+            && !s.starts_with('@')
+            && !s.starts_with(cid::PREFIX)
+            && !cid::is_bare_cid(s)
+            && s.chars().all(|c| !c.is_whitespace() && !c.is_control())
+    };
+    if let Some(Ok((owner, name))) = owned::split(key.as_ref())
+        && let Ok(name) = std::str::from_utf8(name)
+        && name.chars().all(|c| !c.is_whitespace() && !c.is_control())
+    {
+        return format!("@{owner}/{name}");
+    }
     match std::str::from_utf8(key.as_ref()) {
-        Ok(s)
-            if !s.is_empty()
-                && !s.starts_with("hex:")
-                && !s.starts_with("mh:")
-                && !s.starts_with(cid::PREFIX)
-                && !cid::is_bare_cid(s)
-                && s.chars().all(|c| !c.is_whitespace() && !c.is_control()) =>
-        {
-            s.to_string()
-        }
+        Ok(s) if typable(s) => s.to_string(),
         _ => format!("hex:{}", hex::encode(key.as_ref())),
     }
 }
@@ -178,7 +225,7 @@ mod tests {
         assert_eq!(parse("greeting").unwrap().as_ref(), b"greeting");
         let key = UserKey::parse("my key").unwrap();
         assert_eq!(key.text(), "my key");
-        assert_eq!(key.record_key().as_ref(), b"my key");
+        assert_eq!(key.record_key(&PeerId::random()).as_ref(), b"my key");
         assert_eq!(key.to_string(), "\"my key\"");
     }
 
@@ -202,20 +249,46 @@ mod tests {
 
     #[test]
     fn display_round_trips() {
+        let owned_form = format!("@{}/name", PeerId::random());
         for k in [
             "greeting",
             "hex:00ff",
             "mh:abc",
             "hex:6369643a78",
             "hex:516d78",
+            "hex:4061",
+            &owned_form,
         ] {
             let key = parse(k).unwrap();
             assert_eq!(parse(&display(&key)).unwrap(), key);
             assert_eq!(
-                UserKey::parse_content(&display(&key)).unwrap().record_key(),
-                &key
+                UserKey::parse_content(&display(&key))
+                    .unwrap()
+                    .record_key(&PeerId::random()),
+                key
             );
         }
+        assert_eq!(display(&parse(&owned_form).unwrap()), owned_form);
+    }
+
+    #[test]
+    fn owned_keys_name_their_owner() {
+        let me = PeerId::random();
+        let mine = UserKey::parse("@self/notes").unwrap();
+        assert_eq!(mine.record_key(&me), owned::key(&me, b"notes"));
+        let theirs = format!("@{me}/notes");
+        assert_eq!(parse(&theirs).unwrap(), owned::key(&me, b"notes"));
+        for bad in [
+            "@self/",
+            "@nobody/x",
+            "@",
+            &format!("@{me}/"),
+            &format!("@{me}"),
+        ] {
+            let e = UserKey::parse(bad).unwrap_err().to_string();
+            assert!(e.contains("@PEER_ID/NAME"), "{bad}: {e}");
+        }
+        assert_eq!(parse("@self/x"), Err(KeyError::NoSelf));
     }
 
     const V0: &str = "QmaerwtBJw3YdweLDmxyfrYtZvZHCVwZsmQ4Fih851YBKX";
@@ -226,12 +299,12 @@ mod tests {
         let by_prefix = parse(&format!("cid:{V0}")).unwrap();
         assert_eq!(hex::encode(by_prefix.as_ref()), V0_MH);
         let bare = UserKey::parse_content(V0).unwrap();
-        assert_eq!(bare.record_key(), &by_prefix);
+        assert_eq!(bare.record_key(&PeerId::random()), by_prefix);
         assert_eq!(bare.text(), V0);
         // A plain key stays text, and so does a CID outside content keys.
         assert_eq!(parse(V0).unwrap().as_ref(), V0.as_bytes());
         let text = UserKey::parse_content("greeting").unwrap();
-        assert_eq!(text.record_key().as_ref(), b"greeting");
+        assert_eq!(text.record_key(&PeerId::random()).as_ref(), b"greeting");
         assert_eq!(UserKey::parse_content("mh:x"), UserKey::parse("mh:x"));
     }
 

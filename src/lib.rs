@@ -13,11 +13,13 @@
 //! - [`keys`]: how a user writes a record key (`text`, `hex:..`, `mh:..`),
 //!   parsed once into a [`keys::UserKey`].
 //! - [`dht`]: p2pnode's Kademlia without I/O: ID space and XOR distance,
-//!   wire messages, routing table, lookups, records and their ordering.
+//!   wire messages, routing table, lookups, records and their ordering,
+//!   owned records (signed, only their owner can write them).
 //! - [`network`]: the swarm: behaviour, transport, the `EventLoop` that owns
 //!   it and the cloneable [`network::Client`] that talks to it.
 //! - [`store`]: the record store behind Kademlia: an in-memory index written
-//!   through to an embedded database (redb) in the data directory.
+//!   through to an embedded database (redb) in the data directory, within
+//!   budgets and per-peer quotas, under a write policy; `verify`.
 //! - [`command`]: the command table; lines tokenized (quotes, escapes) and
 //!   parsed once into a typed [`command::Command`], then applied to the node.
 //! - [`repl`]: the command loop over stdin lines.
@@ -33,6 +35,8 @@
 //! - [`node`]: running a node as the binary does (control socket, banner,
 //!   command loop, shutdown), for the thin `main.rs`.
 //! - [`version`]: version, git commit and store schema of this build.
+//! - [`fd_limit`]: the file-descriptor limit checked (and raised) against
+//!   the connection limits at start.
 //! - [`error`]: the library's error types.
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
@@ -44,6 +48,7 @@ pub mod config;
 pub mod control;
 pub mod dht;
 pub mod error;
+pub mod fd_limit;
 pub mod health;
 pub mod identity;
 pub mod keys;

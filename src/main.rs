@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
-use p2pnode::cli::{BackupArgs, Cli, CtlArgs, Sub, SwarmKeySub};
+use p2pnode::cli::{BackupArgs, Cli, CtlArgs, Sub, SwarmKeySub, VerifyArgs};
 use p2pnode::config::default_data_dir;
 use p2pnode::logging::LogFormat;
 use p2pnode::{Config, control, node};
@@ -40,6 +40,7 @@ fn main() -> ExitCode {
         Some(Sub::Ctl(args)) => runtime.block_on(run_ctl(args)),
         Some(Sub::SwarmKey(SwarmKeySub::Generate { output })) => generate_swarm_key(output),
         Some(Sub::Backup(args)) => runtime.block_on(run_backup(args)),
+        Some(Sub::Verify(args)) => run_verify(args),
         None => match cli.node.into_config() {
             Ok(config) => run_node(&runtime, config),
             Err(e) => {
@@ -89,6 +90,38 @@ async fn shutdown_signal() {
         }
     }
     info!("signal received: shutting down");
+}
+
+/// `p2pnode verify`: one line per damaged (or unreadable) entry, then a
+/// summary. Exit code 0 when nothing is damaged, 1 when something is, 2
+/// when the store cannot be read (missing, in use by a running node).
+fn run_verify(args: VerifyArgs) -> ExitCode {
+    let data_dir = args.data_dir.unwrap_or_else(default_data_dir);
+    match p2pnode::store::verify::verify(&data_dir) {
+        Ok(report) => {
+            for problem in &report.problems {
+                println!("{problem}");
+            }
+            let damaged = report.damaged();
+            println!(
+                "{}: {} records, {} provider lists, {} saved peers checked; {damaged} damaged; {} in quarantine from earlier starts",
+                data_dir.join(p2pnode::store::DB_FILE).display(),
+                report.records,
+                report.providers,
+                report.peers,
+                report.quarantined
+            );
+            if damaged > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 /// `p2pnode ctl`: sends the command to the running node and prints the

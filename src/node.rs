@@ -67,6 +67,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let control_socket = config.control_socket;
     let reads_stdin = reads_stdin(config.repl);
     let listener = control_listener(&config).await?;
+    crate::fd_limit::ensure(config.connections.descriptors());
     let bootstrap: Vec<String> = config.bootstrap.iter().map(ToString::to_string).collect();
     let mut node = Node::spawn(config).await?;
     let mut stdout = terminal::open_output();

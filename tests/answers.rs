@@ -33,14 +33,17 @@ fn a_peer_that_refuses_is_not_counted_as_storing() {
     assert_eq!(s["records"], 0, "{s}");
     assert_eq!(s["records_refused"], 1, "{s}");
 
-    // Over B's key limit, and past B's record count: the same.
-    let (mut a, mut b) = pair(&["--max-key-size", "4", "--max-records", "1"]);
+    // Over B's key limit, and past B's record count (other peers may fill
+    // three quarters of it: 3 of 4): the same.
+    let (mut a, mut b) = pair(&["--max-key-size", "4", "--max-records", "4"]);
     let put = a.cmd("put longkey v --quorum 1");
     assert_error(&put, "the key is 7 bytes; the limit is 4");
-    assert_ok(&a.cmd("put k1 v --quorum 1"));
-    let put = a.cmd("put k2 v --quorum 1");
-    assert_error(&put, "no more records fit");
-    assert_eq!(b.stat("records"), 1);
+    for k in ["k1", "k2", "k3"] {
+        assert_ok(&a.cmd(&format!("put {k} v --quorum 1")));
+    }
+    let put = a.cmd("put k4 v --quorum 1");
+    assert_error(&put, "is full");
+    assert_eq!(b.stat("records"), 3);
     assert_eq!(b.stat("records_refused"), 2);
 }
 

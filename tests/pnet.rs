@@ -10,17 +10,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use p2pnode::Config;
-use p2pnode_testkit::{Binary, Net, NodeExt, SETTLE, assert_ok, throughout};
+use p2pnode_testkit::{Binary, Net, NodeExt, SETTLE, assert_ok, throughout, write_swarm_key};
 
 const BIN: Binary = Binary::new(env!("CARGO_BIN_EXE_p2pnode"));
-
-/// Writes a swarm key file (`/key/swarm/psk/1.0.0/`, `/base16/`, 64 hex digits).
-fn write_swarm_key(path: &Path, byte: u8) {
-    let hex: String = (0..32u8)
-        .map(|i| format!("{:02x}", i.wrapping_mul(7) ^ byte))
-        .collect();
-    std::fs::write(path, format!("/key/swarm/psk/1.0.0/\n/base16/\n{hex}\n")).expect("write key");
-}
 
 /// A configuration step: use the swarm key at `key`.
 fn with_key(key: &Path) -> impl FnOnce(&mut Config) {

@@ -57,6 +57,13 @@ async fn spawn(
     // start the next one before the first is over; the run is shorter than
     // an hour, so this keeps refreshes out of the measurement.
     config.timings.refresh_interval = Duration::from_secs(3600);
+    // Every node joins through the seed and keeps its connection: a seed
+    // of a thousand nodes needs more than the default connection limits.
+    config.connections = p2pnode::config::ConnectionLimits {
+        max_established: u32::MAX,
+        max_established_incoming: u32::MAX,
+        ..Default::default()
+    };
     spawn_node_with(i, config, Kind::Memory).await
 }
 

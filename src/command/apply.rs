@@ -11,21 +11,22 @@ pub async fn apply(client: &Client, command: Command) -> Reply {
     let started = std::time::Instant::now();
     let name = command.name();
     let key = command.key().cloned();
+    let local = client.peer_id();
     let result = match command {
         Command::Put { key, value, quorum } => client
-            .put(key.into_record_key(), value.into_bytes(), quorum)
+            .put(key.record_key(&local), value.into_bytes(), quorum)
             .await
             .map(Body::Put),
         Command::Get { key, quorum } => client
-            .get(key.into_record_key(), quorum)
+            .get(key.record_key(&local), quorum)
             .await
             .map(Body::Get),
         Command::Provide { key } => client
-            .provide(key.into_record_key())
+            .provide(key.record_key(&local))
             .await
             .map(Body::Provide),
         Command::Providers { key } => client
-            .providers(key.into_record_key())
+            .providers(key.record_key(&local))
             .await
             .map(Body::Providers),
         Command::Peers => client.peers().await.map(Body::Peers),
@@ -35,7 +36,7 @@ pub async fn apply(client: &Client, command: Command) -> Reply {
             return super::trace::apply(client, name, target, svg).await;
         }
         Command::Closest { key } => client
-            .closest(key.into_record_key())
+            .closest(key.record_key(&local))
             .await
             .map(Body::Closest),
         Command::Dial { target } => match target {
@@ -46,7 +47,10 @@ pub async fn apply(client: &Client, command: Command) -> Reply {
         Command::Bootstrap => client.bootstrap().await.map(Body::Bootstrap),
         Command::Stats => client.stats().await.map(Body::Stats),
         Command::Health => client.health().await.map(Body::Health),
-        Command::Delete { key } => client.delete(key.into_record_key()).await.map(Body::Delete),
+        Command::Delete { key } => client
+            .delete(key.record_key(&local))
+            .await
+            .map(Body::Delete),
         Command::Compact => client.compact().await.map(Body::Compact),
         Command::Backup { dir } => client.backup(dir.into()).await.map(Body::Backup),
         Command::Config => Ok(Body::Config(Box::new(client.config().clone()))),

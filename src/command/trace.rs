@@ -34,12 +34,13 @@ pub enum TraceArg {
 }
 
 impl TraceArg {
-    /// What the node looks for.
-    pub fn target(&self) -> TraceTarget {
+    /// What the node whose peer ID is `local` looks for (`@self/..` keys
+    /// are its own).
+    pub fn target(&self, local: &PeerId) -> TraceTarget {
         match self {
-            TraceArg::Value(k) => TraceTarget::Value(k.record_key().clone()),
+            TraceArg::Value(k) => TraceTarget::Value(k.record_key(local)),
             TraceArg::Peer(p) => TraceTarget::Peer(*p),
-            TraceArg::Providers(k) => TraceTarget::Providers(k.record_key().clone()),
+            TraceArg::Providers(k) => TraceTarget::Providers(k.record_key(local)),
         }
     }
 }
@@ -121,7 +122,7 @@ pub fn absolute_paths(args: &[String], cwd: &Path) -> Vec<String> {
 /// Runs `trace`, writing its picture when asked.
 pub(crate) async fn apply(client: &Client, name: &str, target: TraceArg, svg: SvgPath) -> Reply {
     let key = LineArg::as_key(&target).cloned();
-    let result = client.trace(target.target()).await;
+    let result = client.trace(target.target(&client.peer_id())).await;
     let picture = match (&result, svg.0) {
         (Ok(report), Some(path)) => Some(Picture::write(path, &svg::trace(report)).await),
         _ => None,

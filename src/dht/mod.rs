@@ -18,10 +18,13 @@
 //!   values of one key.
 //! - [`protocols`]: the protocol names a node serves (`--kad-protocol`,
 //!   `--lan`) and which one reaches a given peer.
+//! - [`owned`]: owned records (`/p2pnode/<peer ID>/<name>`): signed values
+//!   only their owner can write.
 
 pub mod codec;
 pub mod key;
 pub mod lookup;
+pub mod owned;
 pub mod protocols;
 pub mod record;
 pub mod routing;

@@ -34,6 +34,9 @@ pub(super) struct StatsMetrics {
     store_failing: Gauge,
     unflushed: Gauge,
     skipped: Family<Reason, Gauge>,
+    record_bytes: Gauge,
+    records_corrupt: Gauge,
+    connections_denied: Counter,
     uptime: Gauge,
     /// The counters' values at the last refresh (they only grow).
     last: Stats,
@@ -46,7 +49,17 @@ fn set(g: &Gauge, v: impl TryInto<i64>) {
 impl StatsMetrics {
     /// Registers every metric under `r` (prefix `p2pnode_` given).
     pub fn register(&self, r: &mut Registry) {
-        let gauges: [(&str, &str, &Gauge); 9] = [
+        let gauges: [(&str, &str, &Gauge); 11] = [
+            (
+                "record_bytes",
+                "What the records held cost in bytes (the unit of --max-store-bytes)",
+                &self.record_bytes,
+            ),
+            (
+                "records_corrupt",
+                "Damaged records found in the store at start (quarantined, never served)",
+                &self.records_corrupt,
+            ),
             (
                 "connected_peers",
                 "Peers with at least one open connection",
@@ -92,7 +105,12 @@ impl StatsMetrics {
         for (name, help, g) in gauges {
             r.register(name, help, g.clone());
         }
-        let counters: [(&str, &str, &Counter); 4] = [
+        let counters: [(&str, &str, &Counter); 5] = [
+            (
+                "connections_denied",
+                "Incoming connections denied by a connection limit",
+                &self.connections_denied,
+            ),
             (
                 "queries_started",
                 "Kademlia queries started by this node",
@@ -105,7 +123,7 @@ impl StatsMetrics {
             ),
             (
                 "records_refused",
-                "Records pushed by peers and refused (limits, validation)",
+                "Records pushed by peers and refused (limits, validation, quotas, write policy)",
                 &self.records_refused,
             ),
             (
@@ -149,6 +167,8 @@ impl StatsMetrics {
         set(&self.store_failing, i64::from(s.store_failing.is_some()));
         set(&self.unflushed, s.unflushed);
         set(&self.uptime, s.uptime_secs);
+        set(&self.record_bytes, s.record_bytes);
+        set(&self.records_corrupt, s.records_corrupt);
         let skipped = [
             ("unknown_format", s.store_unknown_entries),
             ("corrupt", s.store_quarantined),
@@ -173,6 +193,11 @@ impl StatsMetrics {
             &self.records_refused,
             s.records_refused,
             self.last.records_refused,
+        );
+        grow(
+            &self.connections_denied,
+            s.connections_denied,
+            self.last.connections_denied,
         );
         grow(
             &self.store_write_errors,

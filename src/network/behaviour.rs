@@ -1,14 +1,16 @@
-//! The composed network behaviour: the Kademlia protocol (requests and
-//! responses of the kad-dht spec, served and sent by p2pnode's own DHT
-//! code, under every configured protocol name), identify so peers learn
-//! each other's listen addresses and protocols, ping for liveness.
+//! The composed network behaviour: connection limits first (they decide
+//! before anything else works on a connection), the Kademlia protocol
+//! (requests and responses of the kad-dht spec, served and sent by
+//! p2pnode's own DHT code, under every configured protocol name), identify
+//! so peers learn each other's listen addresses and protocols, ping for
+//! liveness.
 
 use std::time::Duration;
 
 use libp2p::identity::Keypair;
 use libp2p::request_response::{self, ProtocolSupport};
 use libp2p::swarm::NetworkBehaviour;
-use libp2p::{identify, ping};
+use libp2p::{connection_limits, identify, ping};
 
 use crate::config::Config;
 use crate::dht::codec::KadCodec;
@@ -26,6 +28,10 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// The swarm's behaviour.
 #[derive(NetworkBehaviour)]
 pub struct Behaviour {
+    /// Bounds on connections established and in their handshake.
+    pub limits: connection_limits::Behaviour,
+    /// Bounds on handshakes in progress per IP address.
+    pub pending_per_ip: super::pending_per_ip::Behaviour,
     /// The Kademlia wire protocol, under each name of
     /// [`Config::kad_protocols`] (default `/ipfs/kad/1.0.0`). Outbound
     /// streams propose the names in that order; multistream-select settles
@@ -59,7 +65,15 @@ impl Behaviour {
                 .with_hide_listen_addrs(true),
         );
         let ping = ping::Behaviour::new(ping::Config::new().with_interval(Duration::from_secs(30)));
+        let c = &config.connections;
+        let limits = connection_limits::ConnectionLimits::default()
+            .with_max_established(Some(c.max_established))
+            .with_max_established_incoming(Some(c.max_established_incoming))
+            .with_max_established_per_peer(Some(c.max_established_per_peer))
+            .with_max_pending_incoming(Some(c.max_pending_incoming));
         Behaviour {
+            limits: connection_limits::Behaviour::new(limits),
+            pending_per_ip: super::pending_per_ip::Behaviour::new(c.max_pending_per_ip),
             kad,
             identify,
             ping,
@@ -70,7 +84,9 @@ impl Behaviour {
 /// The largest DHT message accepted, in bytes: the largest value and key
 /// plus room for the rest of the message.
 pub fn max_message(limits: &crate::config::Limits) -> usize {
-    (limits.max_value_bytes + limits.max_key_bytes + PACKET_OVERHEAD).max(PACKET_OVERHEAD)
+    // An owned record's envelope repeats its key (see dht::owned).
+    let max_key = 2 * limits.max_key_bytes + crate::dht::owned::ENVELOPE_ROOM;
+    (limits.max_value_bytes + max_key + PACKET_OVERHEAD).max(PACKET_OVERHEAD)
 }
 
 /// What identify tells peers this node runs: `p2pnode/<version>`.

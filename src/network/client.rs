@@ -105,6 +105,8 @@ pub(crate) struct Shared {
     pub served: crate::metrics::Commands,
     /// The configuration the node runs with (the `config` command).
     pub config: crate::Config,
+    /// The node's peer ID (the owner of its `@self/..` keys).
+    pub peer_id: PeerId,
 }
 
 impl Client {
@@ -123,6 +125,11 @@ impl Client {
     /// The configuration the node runs with.
     pub fn config(&self) -> &crate::Config {
         &self.shared.config
+    }
+
+    /// The node's peer ID (the owner of its `@self/..` keys).
+    pub fn peer_id(&self) -> PeerId {
+        self.shared.peer_id
     }
 
     async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, Error> {

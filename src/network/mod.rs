@@ -10,6 +10,7 @@ pub mod client;
 mod event_loop;
 pub mod hosts_file;
 mod peers;
+mod pending_per_ip;
 pub mod pnet_check;
 mod ratelimit;
 pub mod reports;
@@ -74,8 +75,9 @@ impl Node {
             Store::in_memory(peer_id, &config.limits)
         } else {
             Store::open(&config.data_dir, peer_id, &config.limits)?
-        };
-        let swarm = transport::build(key, &config, kind)?;
+        }
+        .with_policy(config.policy.clone());
+        let swarm = transport::build(key.clone(), &config, kind)?;
         let (tx, rx) = mpsc::channel(client::COMMAND_CAPACITY);
         let settings = Settings {
             k: config.kademlia.k,
@@ -85,6 +87,7 @@ impl Node {
         };
         let mut event_loop = EventLoop::new(
             swarm,
+            key,
             rx,
             settings,
             config.kad_protocols.clone(),
@@ -118,7 +121,14 @@ impl Node {
         }
         let task = tokio::spawn(event_loop.run().instrument(span));
         Ok(Node {
-            client: Client::new(tx, client::Shared { served, config }),
+            client: Client::new(
+                tx,
+                client::Shared {
+                    served,
+                    config,
+                    peer_id,
+                },
+            ),
             peer_id,
             listen_addrs,
             mode,

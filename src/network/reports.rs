@@ -68,6 +68,9 @@ pub struct Found {
     pub version: Version,
     /// Its publisher, when known.
     pub publisher: Option<PeerId>,
+    /// For an owned key: its owner, whose signature on the value was
+    /// verified (see [`crate::dht::owned`]).
+    pub owner: Option<PeerId>,
 }
 
 /// What a `get` found.
@@ -203,8 +206,19 @@ pub struct Stats {
     /// Kademlia's alpha in force (`--alpha`).
     pub alpha: usize,
     /// Records and provider records pushed by peers and refused (limits,
-    /// validation, stale versions).
+    /// validation, stale versions, quotas, write policy).
     pub records_refused: u64,
+    /// The same refusals by reason (the labels of
+    /// [`crate::store::Refusal::label`]).
+    pub refused_by_reason: std::collections::BTreeMap<&'static str, u64>,
+    /// What the live records held cost in bytes (the unit of
+    /// `--max-store-bytes`).
+    pub record_bytes: usize,
+    /// Damaged records found in the store at start: quarantined, never
+    /// served.
+    pub records_corrupt: usize,
+    /// Incoming connections denied by a connection limit.
+    pub connections_denied: u64,
     /// Keys whose latest state is not yet on disk (0 for an in-memory store).
     pub unflushed: usize,
     /// Seconds since start.

@@ -104,6 +104,10 @@ fn body(body: &Body) -> Value {
             "k": s.k,
             "alpha": s.alpha,
             "records_refused": s.records_refused,
+            "refused_by_reason": s.refused_by_reason,
+            "record_bytes": s.record_bytes,
+            "records_corrupt": s.records_corrupt,
+            "connections_denied": s.connections_denied,
             "unflushed": s.unflushed,
             "uptime_secs": s.uptime_secs,
             "commands_served": s.commands_served,
@@ -146,6 +150,9 @@ fn get(g: &GetReport) -> Value {
         m["from"] = json!(first.from.map_or("local".to_string(), |p| p.to_string()));
         m["conflict"] = json!(g.conflict);
         m["version"] = json!(first.version.0);
+        if let Some(owner) = first.owner {
+            m["owner"] = json!(owner.to_string());
+        }
     }
     if g.oversized > 0 {
         m["oversized"] = json!(g.oversized);

@@ -27,6 +27,7 @@ fn got(values: &[&[u8]], quorum_met: bool) -> Reply {
                 from: None,
                 version: Version::NONE,
                 publisher: None,
+                owner: None,
             })
             .collect(),
         conflict: values.len() > 1,

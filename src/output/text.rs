@@ -115,9 +115,13 @@ fn get(g: &GetReport, key: &str, error: Option<String>) -> String {
                     if n == 1 { "y" } else { "ies" }
                 ),
             };
+            let owner = one
+                .owner
+                .map(|o| format!(", owned by {o}"))
+                .unwrap_or_default();
             let _ = write!(
                 s,
-                "{}\n  ({key}: from {}, {meta}{stale})",
+                "{}\n  ({key}: from {}{owner}, {meta}{stale})",
                 show_value(&one.value),
                 from(one)
             );
@@ -244,11 +248,13 @@ fn stats(s: &Stats) -> String {
         false => format!(" ({})", by_type.join(", ")),
     };
     format!(
-        "peers {}  connections {}  routing table {}  records {}  provided {}\n\
-         queries started {} (active {})  requests served {}{by_type}  records refused {}  uptime {} s\n\
+        "peers {}  connections {} ({} denied)  routing table {}  records {}  provided {}\n\
+         queries started {} (active {})  requests served {}{by_type}  records refused {}{}  uptime {} s\n\
+         record bytes {}  damaged records at start {}\n\
          k (replication factor) {}  alpha {}  commands served {}  metrics {}",
         s.connected_peers,
         s.connections,
+        s.connections_denied,
         s.routing_table,
         s.records,
         s.provided,
@@ -256,11 +262,27 @@ fn stats(s: &Stats) -> String {
         s.queries_active,
         s.requests_served,
         s.records_refused,
+        refused_by_reason(s),
         s.uptime_secs,
+        s.record_bytes,
+        s.records_corrupt,
         s.k,
         s.alpha,
         s.commands_served,
         s.metrics
             .map_or("off".to_string(), |a| format!("http://{a}/metrics"))
     )
+}
+
+/// ` (reason n, ...)` after the refusal count, when there were any.
+fn refused_by_reason(s: &Stats) -> String {
+    if s.refused_by_reason.is_empty() {
+        return String::new();
+    }
+    let each: Vec<String> = s
+        .refused_by_reason
+        .iter()
+        .map(|(reason, n)| format!("{reason} {n}"))
+        .collect();
+    format!(" ({})", each.join(", "))
 }

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc as std_mpsc;
 use std::thread::JoinHandle;
 
-use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use tokio::sync::{mpsc, oneshot};
 use tracing::warn;
 
@@ -88,6 +88,8 @@ pub struct Contents {
     pub providers: Vec<(Vec<u8>, Vec<u8>)>,
     /// Saved routing-table peers.
     pub peers: Vec<(Vec<u8>, Vec<u8>)>,
+    /// How many damaged entries the quarantine table holds.
+    pub quarantined: u64,
 }
 
 /// Writes committed together, numbered in the order they were queued.
@@ -193,7 +195,7 @@ type Bytes = TableDefinition<'static, &'static [u8], &'static [u8]>;
 /// One entry, owned.
 type Entry = (Vec<u8>, Vec<u8>);
 
-fn read_all(db: &redb::Database) -> Result<Contents, redb::Error> {
+fn read_all(db: &impl ReadableDatabase) -> Result<Contents, redb::Error> {
     let txn = db.begin_read()?;
     let read = |def: Bytes| -> Result<Vec<Entry>, redb::Error> {
         let table = txn.open_table(def)?;
@@ -208,7 +210,35 @@ fn read_all(db: &redb::Database) -> Result<Contents, redb::Error> {
         records: read(RECORDS)?,
         providers: read(PROVIDERS)?,
         peers: read(PEERS)?,
+        quarantined: txn
+            .open_table(QUARANTINE)
+            .ok()
+            .and_then(|t| t.len().ok())
+            .unwrap_or(0),
     })
+}
+
+/// Reads everything `records.redb` in `dir` holds without writing to it
+/// (`p2pnode verify`): redb's read-only mode, which refuses a database a
+/// node has open and one that needs a repair (a node's crash) rather than
+/// change it.
+pub fn read_only(dir: &Path) -> Result<Contents, StartError> {
+    let path = dir.join(DB_FILE);
+    let err = |reason: String| StartError::Store {
+        path: path.clone(),
+        reason,
+    };
+    if !path.exists() {
+        return Err(err("no such file".into()));
+    }
+    let db = redb::ReadOnlyDatabase::open(&path).map_err(|e| match e {
+        redb::DatabaseError::RepairAborted => err(
+            "not closed cleanly (the node crashed?): start the node once to repair it, then verify"
+                .into(),
+        ),
+        e => err(open_error(e)),
+    })?;
+    read_all(&db).map_err(|e| err(e.to_string().replace('\n', " ")))
 }
 
 /// A one-line reason for a database that cannot be opened.

@@ -4,6 +4,8 @@
 use libp2p::PeerId;
 
 use super::Store;
+use super::quota::Measure;
+use crate::dht::owned::{self, OwnedError};
 use crate::dht::{Record, RecordKey};
 
 /// Why the store did not take a record. The messages name the limit, not
@@ -41,6 +43,44 @@ pub enum Refusal {
         /// The record limit.
         limit: usize,
     },
+    /// The records held take the whole byte budget.
+    #[error("the store is full: no more bytes fit ({limit} bytes)")]
+    BytesFull {
+        /// The byte budget.
+        limit: usize,
+    },
+    /// Other peers' records fill their share of the store (the rest is kept
+    /// for the node's own records).
+    #[error("the store is full for other peers' records ({limit} {measure})")]
+    PeersShareFull {
+        /// Records or bytes.
+        measure: Measure,
+        /// The share.
+        limit: usize,
+    },
+    /// The pushing peer has placed as many records (or bytes) as one peer may.
+    #[error("this peer's quota on this node is used up ({limit} {measure} per peer)")]
+    PeerQuota {
+        /// Records or bytes.
+        measure: Measure,
+        /// The quota.
+        limit: usize,
+    },
+    /// A record under an owned key does not prove its owner wrote it.
+    #[error("{0}")]
+    NotOwner(OwnedError),
+    /// This node's user tried to write a key another peer owns.
+    #[error("only {owner} can write this key (it is an owned key)")]
+    OwnedByOther {
+        /// The key's owner.
+        owner: PeerId,
+    },
+    /// The write policy does not take plain records from this peer.
+    #[error("{what}")]
+    NotAllowed {
+        /// What it takes, in words.
+        what: &'static str,
+    },
     /// The store holds provider records for as many keys as it may.
     #[error("no more provider keys fit ({limit} keys)")]
     ProvidersFull {
@@ -65,8 +105,21 @@ impl Refusal {
             }
             Refusal::KeyTooLong { .. } => Some("--max-key-size"),
             Refusal::Full { .. } => Some("--max-records"),
+            Refusal::BytesFull { .. } => Some("--max-store-bytes"),
+            Refusal::PeersShareFull { measure, .. } => Some(match measure {
+                Measure::Records => "--max-records",
+                Measure::Bytes => "--max-store-bytes",
+            }),
+            Refusal::PeerQuota { measure, .. } => Some(match measure {
+                Measure::Records => "--max-records-per-peer",
+                Measure::Bytes => "--max-bytes-per-peer",
+            }),
+            Refusal::NotAllowed { .. } => Some("--accept-records"),
             Refusal::ProvidersFull { .. } => Some("--max-provider-keys"),
-            Refusal::Stale | Refusal::Invalid(_) => None,
+            Refusal::Stale
+            | Refusal::Invalid(_)
+            | Refusal::NotOwner(_)
+            | Refusal::OwnedByOther { .. } => None,
         }
     }
 
@@ -88,6 +141,11 @@ impl Refusal {
             Refusal::MessageTooLarge { .. } => "message_too_large",
             Refusal::KeyTooLong { .. } => "key_too_long",
             Refusal::Full { .. } => "store_full",
+            Refusal::BytesFull { .. } => "store_bytes_full",
+            Refusal::PeersShareFull { .. } => "peers_share_full",
+            Refusal::PeerQuota { .. } => "peer_quota",
+            Refusal::NotOwner(_) | Refusal::OwnedByOther { .. } => "not_owner",
+            Refusal::NotAllowed { .. } => "policy",
             Refusal::ProvidersFull { .. } => "providers_full",
             Refusal::Stale => "stale",
             Refusal::Invalid(_) => "invalid",
@@ -127,31 +185,31 @@ impl Store {
     }
 
     /// Every rule a record must pass before it may be stored (a value of
-    /// exactly the limit fits).
-    pub fn check_record(&self, record: &Record) -> Result<(), Refusal> {
+    /// exactly the limit fits). An owned record's envelope is verified
+    /// and its version and publisher set from it (see
+    /// [`crate::dht::owned::adopt`]); its value limit applies to the value
+    /// inside the envelope.
+    pub fn check_record(&self, record: &mut Record) -> Result<(), Refusal> {
         self.check_key(&record.key)?;
+        let limit = self.limits.max_value_bytes;
         let size = record.value.len();
-        if size > self.limits.max_value_bytes {
+        let room = if owned::is_owned(record.key.as_ref()) {
+            record.key.as_ref().len() + owned::ENVELOPE_ROOM
+        } else {
+            0
+        };
+        // Sizes first: a signature is checked only on a value that may fit.
+        if size > limit + room {
+            return Err(Refusal::ValueTooLarge { size, limit });
+        }
+        if let Some(opened) = owned::adopt(record).map_err(Refusal::NotOwner)?
+            && opened.value.len() > limit
+        {
             return Err(Refusal::ValueTooLarge {
-                size,
-                limit: self.limits.max_value_bytes,
+                size: opened.value.len(),
+                limit,
             });
         }
         validate(record)
-    }
-
-    /// Makes sure a record under `key` would fit the record limit: expired
-    /// records are dropped first, so only live records count.
-    pub(super) fn make_room_for(&mut self, key: &RecordKey) -> Result<(), Refusal> {
-        if self.records.contains_key(key) || self.records.len() < self.limits.max_records {
-            return Ok(());
-        }
-        self.expire(std::time::Instant::now());
-        if self.records.len() < self.limits.max_records {
-            return Ok(());
-        }
-        Err(Refusal::Full {
-            limit: self.limits.max_records,
-        })
     }
 }

@@ -4,9 +4,10 @@
 use libp2p::{Multiaddr, PeerId};
 use tracing::warn;
 
-use super::codec::{self, Clock, CodecError};
+use super::codec::{self, Clock};
 use super::disk::{Contents, Op, Table};
-use super::{Held, LoadReport, Store};
+use super::{Held, Holder, LoadReport, Refusal, Store};
+use crate::dht::Record;
 use crate::keys;
 
 fn varint(out: &mut Vec<u8>, mut n: u64) {
@@ -29,7 +30,7 @@ pub(super) fn encode_addrs(addrs: &[Multiaddr]) -> Vec<u8> {
     out
 }
 
-fn decode_addrs(mut bytes: &[u8]) -> Option<Vec<Multiaddr>> {
+pub(super) fn decode_addrs(mut bytes: &[u8]) -> Option<Vec<Multiaddr>> {
     fn take_varint(b: &mut &[u8]) -> Option<usize> {
         let mut n: u64 = 0;
         for shift in (0..63).step_by(7) {
@@ -56,18 +57,19 @@ fn decode_addrs(mut bytes: &[u8]) -> Option<Vec<Multiaddr>> {
     bytes.is_empty().then_some(out)
 }
 
-/// Why an entry was not loaded, and what to do with it.
+/// Counts an entry that was not loaded: one in a format this p2pnode does
+/// not know stays on disk; a damaged one is moved to quarantine.
 fn skip(
     report: &mut LoadReport,
     ops: &mut Vec<Op>,
     table: Table,
-    key: &[u8],
-    bytes: &[u8],
+    (key, bytes): (&[u8], &[u8]),
     what: &str,
-    e: &CodecError,
+    e: &dyn std::fmt::Display,
+    unknown: bool,
 ) {
     let shown = keys::display(&crate::dht::RecordKey::new(&key));
-    if e.is_unknown_format() {
+    if unknown {
         report.unknown += 1;
         return;
     }
@@ -96,9 +98,23 @@ fn skip(
 pub(super) fn load(store: &mut Store, contents: Contents, clock: &Clock) -> LoadReport {
     let mut report = LoadReport::default();
     let mut ops = Vec::new();
+    // This node's own records first, so that they keep their room when the
+    // budgets are smaller than what the disk holds.
+    let mut live = Vec::new();
     for (k, v) in &contents.records {
         match codec::decode_record(k, v, clock) {
-            Err(e) => skip(&mut report, &mut ops, Table::Records, k, v, "record", &e),
+            Err(e) => {
+                let unknown = e.is_unknown_format();
+                skip(
+                    &mut report,
+                    &mut ops,
+                    Table::Records,
+                    (k, v),
+                    "record",
+                    &e,
+                    unknown,
+                );
+            }
             Ok(r) if r.is_expired(clock.instant) => {
                 report.expired += 1;
                 ops.push(Op {
@@ -107,37 +123,67 @@ pub(super) fn load(store: &mut Store, contents: Contents, clock: &Clock) -> Load
                     value: None,
                 });
             }
-            Ok(r) => {
-                if store.check_record(&r).is_err()
-                    || (store.records.len() >= store.limits.max_records)
-                {
-                    report.over_limit += 1;
-                    continue;
-                }
-                report.loaded += 1;
-                store.records.insert(
-                    r.key.clone(),
-                    Held {
-                        record: r,
-                        from: None,
-                        stored: clock.instant,
-                        confirmed: false,
-                    },
-                );
-            }
+            Ok(r) => live.push((r, v)),
         }
+    }
+    let local = store.local;
+    let holder = |r: &Record| match r.publisher == Some(local) {
+        true => Holder::Own,
+        false => Holder::Unattributed,
+    };
+    live.sort_by_key(|(r, _)| holder(r) != Holder::Own);
+    for (mut r, v) in live {
+        let h = holder(&r);
+        match store.check_record(&mut r) {
+            Err(Refusal::NotOwner(e)) => {
+                let entry = (r.key.as_ref(), v.as_slice());
+                skip(
+                    &mut report,
+                    &mut ops,
+                    Table::Records,
+                    entry,
+                    "record",
+                    &e,
+                    false,
+                );
+                continue;
+            }
+            Err(_) => {
+                report.over_limit += 1;
+                continue;
+            }
+            Ok(()) => {}
+        }
+        if store.admit(&r, h).is_err() {
+            report.over_limit += 1;
+            continue;
+        }
+        report.loaded += 1;
+        store.hold(
+            r.key.clone(),
+            Held {
+                record: r,
+                holder: h,
+                stored: clock.instant,
+                confirmed: false,
+            },
+        );
     }
     for (k, v) in &contents.providers {
         match codec::decode_providers(k, v, clock) {
-            Err(e) => skip(
-                &mut report,
-                &mut ops,
-                Table::Providers,
-                k,
-                v,
-                "provider list",
-                &e,
-            ),
+            Err(e) => {
+                let unknown = e.is_unknown_format();
+                let entry = (k.as_slice(), v.as_slice());
+                skip(
+                    &mut report,
+                    &mut ops,
+                    Table::Providers,
+                    entry,
+                    "provider list",
+                    &e,
+                    unknown,
+                );
+            }
             Ok(list) => {
                 let live: Vec<_> = list
                     .into_iter()

@@ -3,8 +3,10 @@
 //! ([`disk`]) so they survive a restart; or in memory only (`--ephemeral`).
 //!
 //! Every copy of a key that arrives passes the same rules, whether the
-//! user put it or a peer pushed it: size limits, `/pk/` validation, and the
-//! newest-write-wins order of [`crate::dht::record`]. A write is queued to
+//! user put it or a peer pushed it: size limits, `/pk/` and owned-record
+//! validation ([`crate::dht::owned`]), the budgets and quotas of [`quota`],
+//! and the newest-write-wins order of [`crate::dht::record`]; what peers
+//! push also passes the write policy of [`policy`]. A write is queued to
 //! the database at once and reported on disk by a [`DiskEvent`]; the event
 //! loop acknowledges a put (to the user or to the pushing peer) only then.
 //!
@@ -20,6 +22,10 @@ pub mod codec;
 pub mod disk;
 mod limits;
 mod load;
+pub mod policy;
+mod providers;
+pub mod quota;
+pub mod verify;
 mod writer;
 mod writing;
 
@@ -36,6 +42,9 @@ use self::codec::Clock;
 use self::disk::Disk;
 pub use self::disk::{DB_FILE, DiskEvent, SCHEMA};
 pub use self::limits::Refusal;
+pub use self::policy::{Accept, WritePolicy};
+use self::quota::Ledger;
+pub use self::quota::{Holder, Tally};
 use self::writing::DiskState;
 use crate::config::Limits;
 use crate::dht::record::{Arrival, arrival};
@@ -47,9 +56,9 @@ use crate::error::StartError;
 pub struct Held {
     /// The record.
     pub record: Record,
-    /// The peer that pushed this copy; `None` for this node's own puts and
-    /// for copies loaded from disk.
-    pub from: Option<PeerId>,
+    /// Who this copy is counted against: this node, the peer that pushed
+    /// it, or nobody known (another peer's record loaded from disk).
+    pub holder: Holder,
     /// When this copy was stored (or loaded).
     pub stored: Instant,
     /// Whether this copy is known current in this session: put, received
@@ -92,6 +101,8 @@ pub struct Store {
     disk: Option<DiskState>,
     saved_peers: Vec<(PeerId, Vec<Multiaddr>)>,
     load: LoadReport,
+    ledger: Ledger,
+    policy: WritePolicy,
 }
 
 impl Store {
@@ -105,7 +116,15 @@ impl Store {
             disk: None,
             saved_peers: Vec::new(),
             load: LoadReport::default(),
+            ledger: Ledger::default(),
+            policy: WritePolicy::default(),
         }
+    }
+
+    /// The same store, taking from peers only what `policy` allows.
+    pub fn with_policy(mut self, policy: WritePolicy) -> Self {
+        self.policy = policy;
+        self
     }
 
     /// Opens (or creates) the database in `dir` and loads it (see the
@@ -174,17 +193,33 @@ impl Store {
 
     /// Stores this node's own new write (`record.publisher` is this node,
     /// its version above any held): it replaces whatever copy is held.
-    pub fn put_own(&mut self, record: Record) -> Result<Stored, Refusal> {
-        self.check_record(&record)?;
-        self.make_room_for(&record.key)?;
-        Ok(self.insert(record, None))
+    pub fn put_own(&mut self, mut record: Record) -> Result<Stored, Refusal> {
+        self.check_record(&mut record)?;
+        self.admit(&record, Holder::Own)?;
+        Ok(self.insert(record, Holder::Own))
     }
 
-    /// Stores a copy pushed by `from` if it passes the limits and is newer
-    /// than the copy held ([`Refusal::Stale`] carries nothing: the caller
-    /// reads the newer copy with [`Store::get`]).
+    /// Stores a copy pushed by `from` (`None`: found by this node itself)
+    /// if the write policy takes it, it passes the limits and is newer than
+    /// the copy held ([`Refusal::Stale`] carries nothing: the caller reads
+    /// the newer copy with [`Store::get`]).
     pub fn accept(&mut self, mut record: Record, from: Option<PeerId>) -> Result<Stored, Refusal> {
-        self.check_record(&record)?;
+        if !self.policy.permits(&record.key, from.as_ref()) {
+            return Err(Refusal::NotAllowed {
+                what: match self.policy.accept {
+                    Accept::OwnedAndAllowlist => {
+                        "this node takes plain records only from allowlisted writers"
+                    }
+                    _ => "this node takes only owned records from peers",
+                },
+            });
+        }
+        self.check_record(&mut record)?;
+        let holder = match from {
+            Some(p) => Holder::Peer(p),
+            None if record.publisher == Some(self.local) => Holder::Own,
+            None => Holder::Unattributed,
+        };
         let now = Instant::now();
         let held = self.get(&record.key).map(|h| &h.record);
         match arrival(held, &record) {
@@ -208,22 +243,22 @@ impl Store {
                 Ok(Stored::Same)
             }
             Arrival::Newer => {
-                self.make_room_for(&record.key)?;
+                self.admit(&record, holder)?;
                 if record.expires.is_some_and(|t| t <= now) {
                     record.expires = Some(now);
                 }
-                Ok(self.insert(record, from))
+                Ok(self.insert(record, holder))
             }
         }
     }
 
-    fn insert(&mut self, record: Record, from: Option<PeerId>) -> Stored {
+    fn insert(&mut self, record: Record, holder: Holder) -> Stored {
         let key = record.key.clone();
-        self.records.insert(
+        self.hold(
             key.clone(),
             Held {
                 record,
-                from,
+                holder,
                 stored: Instant::now(),
                 confirmed: true,
             },
@@ -234,7 +269,7 @@ impl Store {
 
     /// Removes the copy held under `key`; whether there was one.
     pub fn remove(&mut self, key: &RecordKey) -> bool {
-        let held = self.records.remove(key).is_some();
+        let held = self.unhold(key).is_some();
         if held {
             self.mark_record(key.clone());
         }
@@ -277,11 +312,9 @@ impl Store {
         self.records().count()
     }
 
-    /// The bytes of keys and values of the live records held.
+    /// What the records held cost, in bytes (see [`quota::cost`]).
     pub fn record_bytes(&self) -> usize {
-        self.records()
-            .map(|h| h.record.key.as_ref().len() + h.record.value.len())
-            .sum()
+        self.usage(None).0.bytes
     }
 
     /// Drops what has expired; returns how many records and provider
@@ -295,7 +328,7 @@ impl Store {
             .collect();
         let mut n = dead.len();
         for k in dead {
-            self.records.remove(&k);
+            self.unhold(&k);
             self.mark_record(k);
         }
         let mut changed = Vec::new();
@@ -312,77 +345,6 @@ impl Store {
             self.mark_providers(k);
         }
         n
-    }
-
-    // ---- provider records -------------------------------------------------
-
-    /// Adds (or refreshes) a provider record, from a peer or from this node.
-    pub fn add_provider(&mut self, record: ProviderRecord) -> Result<Option<u64>, Refusal> {
-        self.check_key(&record.key)?;
-        let now = Instant::now();
-        if !self.providers.contains_key(&record.key)
-            && self.providers.len() >= self.limits.max_provider_keys
-        {
-            self.expire(now);
-            if self.providers.len() >= self.limits.max_provider_keys {
-                return Err(Refusal::ProvidersFull {
-                    limit: self.limits.max_provider_keys,
-                });
-            }
-        }
-        let key = record.key.clone();
-        let list = self.providers.entry(key.clone()).or_default();
-        match list.iter_mut().find(|p| p.provider == record.provider) {
-            Some(p) => *p = record,
-            None => {
-                if list.len() >= crate::dht::DEFAULT_K {
-                    // Keep this node's own announcement; drop the oldest other.
-                    if let Some(i) = list.iter().position(|p| p.provider != self.local) {
-                        list.remove(i);
-                    }
-                }
-                list.push(record);
-            }
-        }
-        self.mark_providers(key);
-        Ok(self.flush())
-    }
-
-    /// The live providers of `key`.
-    pub fn providers(&self, key: &RecordKey) -> Vec<ProviderRecord> {
-        let now = Instant::now();
-        self.providers
-            .get(key)
-            .map(|l| l.iter().filter(|p| !p.is_expired(now)).cloned().collect())
-            .unwrap_or_default()
-    }
-
-    /// The keys this node announces itself as a provider of.
-    pub fn provided_keys(&self) -> Vec<RecordKey> {
-        let now = Instant::now();
-        self.providers
-            .iter()
-            .filter(|(_, l)| {
-                l.iter()
-                    .any(|p| p.provider == self.local && !p.is_expired(now))
-            })
-            .map(|(k, _)| k.clone())
-            .collect()
-    }
-
-    /// How many live provider records are held (all providers, all keys).
-    pub fn provider_record_count(&self) -> usize {
-        let now = Instant::now();
-        self.providers
-            .values()
-            .flatten()
-            .filter(|p| !p.is_expired(now))
-            .count()
-    }
-
-    /// How many keys this node provides.
-    pub fn provided_count(&self) -> usize {
-        self.provided_keys().len()
     }
 }
 

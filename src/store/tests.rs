@@ -177,6 +177,7 @@ fn limits_apply_to_own_puts_and_pushes_alike_and_the_exact_limit_fits() {
         max_key_bytes: 4,
         max_records: 2,
         max_provider_keys: 1,
+        ..Limits::default()
     };
     let me = PeerId::random();
     let mut s = Store::in_memory(me, &limits);
@@ -219,16 +220,17 @@ fn expired_records_and_providers_do_not_count_against_limits() {
     let mut s = Store::in_memory(me, &limits);
     let mut dead = Record::new(RecordKey::new(&"dead"), vec![1]);
     dead.expires = Some(Instant::now() - Duration::from_millis(1));
-    s.records.insert(
+    s.hold(
         dead.key.clone(),
         Held {
             record: dead,
-            from: None,
+            holder: Holder::Own,
             stored: Instant::now(),
             confirmed: true,
         },
     );
-    s.accept(Record::new(RecordKey::new(&"alive"), vec![1]), None)
+    // The only slot is the dead record's: it goes, the live one comes.
+    s.put_own(Record::new(RecordKey::new(&"alive"), vec![1]))
         .unwrap();
     let provider = |key: &str, expires| ProviderRecord {
         key: RecordKey::new(&key),

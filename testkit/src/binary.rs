@@ -206,6 +206,10 @@ impl Opts {
         self.log_file = Some(path.to_path_buf());
         self
     }
+    /// The same as [`Opts::log_to`].
+    pub fn log_file(self, path: &Path) -> Self {
+        self.log_to(path)
+    }
 }
 
 /// What a node started with [`Opts::log_to`] has logged so far.
@@ -366,6 +370,11 @@ impl NodeProc {
     /// Sends `quit`, then EOF; kills the process if it has not exited within `timeout`.
     pub fn stop(&mut self, timeout: Duration) {
         self.proc.stop(Some("quit"), timeout);
+    }
+
+    /// The process ID.
+    pub fn pid(&self) -> u32 {
+        self.proc.id()
     }
 
     /// The process's resident memory.

@@ -22,12 +22,16 @@
 //!   the machine lacks (Docker, the reference peers) are listed as ignored,
 //!   so test runners count them as skipped, not passed.
 //! - [`rng`]: a small seeded generator so a run can be replayed.
+//! - [`rogue`]: a hostile peer speaking the kad-dht protocol: forged
+//!   records, floods of PUT_VALUE.
+//! - [`flood`]: a flood of plain TCP connections that never handshake.
 //!
 //! `env!("CARGO_BIN_EXE_p2pnode")` exists only in the p2pnode package's own
 //! tests and benches: they hand the path in with [`Binary::new`].
 #![deny(missing_docs)]
 
 pub mod binary;
+pub mod flood;
 pub mod harness;
 pub mod inproc;
 pub mod kad;
@@ -35,6 +39,7 @@ pub mod kubo;
 pub mod peers;
 pub mod process;
 pub mod rng;
+pub mod rogue;
 pub mod wait;
 
 pub use binary::{Binary, NodeProc, Opts, read_log};
@@ -46,6 +51,15 @@ pub use wait::{Ask, Wait, eventually, eventually_async, holding_until, throughou
 
 /// How long a network may take to settle (routing tables filled).
 pub const SETTLE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Writes a swarm key file for a private network (`/key/swarm/psk/1.0.0/`,
+/// `/base16/`, 64 hex digits derived from `byte`: the same byte, the same key).
+pub fn write_swarm_key(path: &std::path::Path, byte: u8) {
+    let hex: String = (0..32u8)
+        .map(|i| format!("{:02x}", i.wrapping_mul(7) ^ byte))
+        .collect();
+    std::fs::write(path, format!("/key/swarm/psk/1.0.0/\n/base16/\n{hex}\n")).expect("write key");
+}
 
 /// Panics unless the reply says `"ok": true`.
 pub fn assert_ok(v: &serde_json::Value) {

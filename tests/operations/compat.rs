@@ -49,7 +49,7 @@ pub fn previous_release() {
         "{report:?}"
     );
     for (key, value) in records {
-        let k = UserKey::parse(key).expect("a key").into_record_key();
+        let k = UserKey::parse(key).expect("a key").record_key(&peer);
         let held = store.get(&k).unwrap_or_else(|| panic!("no record {key}"));
         assert_eq!(
             held.record.value,

@@ -16,7 +16,7 @@ use super::query::{Kind, Stage};
 use crate::dht::lookup::Lookup;
 use crate::dht::record::{expiry_on_arrival, newer};
 use crate::dht::wire::{Message, MessageType};
-use crate::dht::{Record, RecordKey, Version};
+use crate::dht::{Record, RecordKey, Version, owned};
 use crate::error::Error;
 use crate::network::reports::{Found, GetReport, Quorum};
 use crate::store::Refusal;
@@ -103,7 +103,7 @@ impl EventLoop {
         if w.key != key.as_ref() && !w.key.is_empty() {
             return Ok(None);
         }
-        let record = Record {
+        let mut record = Record {
             key: key.clone(),
             value: w.value.clone(),
             publisher: PeerId::from_bytes(&w.publisher).ok(),
@@ -115,7 +115,7 @@ impl EventLoop {
                 self.settings.timings.record_ttl,
             )),
         };
-        self.store.check_record(&record)?;
+        self.store.check_record(&mut record)?;
         Ok(Some(record))
     }
 
@@ -185,7 +185,11 @@ impl EventLoop {
             }
             match from {
                 None => {
-                    let _ = self.store.accept(best.clone(), None);
+                    // Kept as if pushed by the peer it came from: the write
+                    // policy and that peer's quota apply.
+                    let source = copies.iter().find(|(_, c)| c.same_write(best));
+                    let source = source.and_then(|(p, _)| *p);
+                    let _ = self.store.accept(best.clone(), source);
                 }
                 Some(p) if !repaired.contains(p) => repaired.push(*p),
                 Some(_) => {}
@@ -225,14 +229,20 @@ fn report(
     });
     let mut values: Vec<Found> = Vec::new();
     for (from, r) in &sorted {
-        if values.iter().any(|f| f.value == r.value) {
+        // An owned record's value is inside its envelope, verified on arrival.
+        let (value, owner) = match owned::open(r.key.as_ref(), &r.value) {
+            Ok(o) => (o.value, Some(o.owner)),
+            Err(_) => (r.value.clone(), None),
+        };
+        if values.iter().any(|f| f.value == value) {
             continue;
         }
         values.push(Found {
-            value: r.value.clone(),
+            value,
             from: *from,
             version: r.version,
             publisher: r.publisher,
+            owner,
         });
     }
     let versioned = values.iter().any(|f| f.version.is_some());

@@ -82,6 +82,8 @@ enum Ack {
 /// Owns the swarm; see the module docs.
 pub struct EventLoop {
     swarm: Swarm<Behaviour>,
+    /// This node's identity key: signs its owned records.
+    signer: libp2p::identity::Keypair,
     commands: mpsc::Receiver<Command>,
     settings: Settings,
     kad_protocols: KadProtocols,
@@ -110,6 +112,7 @@ pub struct EventLoop {
 impl EventLoop {
     pub(crate) fn new(
         swarm: Swarm<Behaviour>,
+        signer: libp2p::identity::Keypair,
         commands: mpsc::Receiver<Command>,
         settings: Settings,
         kad_protocols: KadProtocols,
@@ -124,6 +127,7 @@ impl EventLoop {
         jobs.restored(restored, store.provided_keys(), Instant::now());
         EventLoop {
             swarm,
+            signer,
             commands,
             settings,
             kad_protocols,
@@ -304,6 +308,8 @@ impl EventLoop {
             .num_established() as usize;
         s.routing_table = self.routing.len();
         s.records = self.store.record_count();
+        s.record_bytes = self.store.record_bytes();
+        s.records_corrupt = self.store.load_report().corrupt;
         s.provided = self.store.provided_count();
         s.provider_records = self.store.provider_record_count();
         s.queries_active = self.queries.len();

@@ -15,10 +15,10 @@ use super::{Ack, EventLoop};
 use crate::dht::lookup::Lookup;
 use crate::dht::record::expiry_on_arrival;
 use crate::dht::wire::{Message, MessageType, WireRecord};
-use crate::dht::{Record, RecordKey, Version};
+use crate::dht::{Record, RecordKey, Version, owned};
 use crate::error::Error;
 use crate::network::reports::{PutReport, Quorum, Refused};
-use crate::store::Stored;
+use crate::store::{Refusal, Stored};
 
 /// A PUT_VALUE request carrying `record` with its remaining lifetime.
 pub(super) fn put_message(record: &Record, now: Instant) -> Message {
@@ -137,11 +137,19 @@ impl EventLoop {
     ) {
         let now = Instant::now();
         let held = self.store.get(&key).map(|h| h.record.version);
+        let version = Version::next_after(held);
+        let value = match self.sign_if_owned(&key, version, value) {
+            Ok(value) => value,
+            Err(refusal) => {
+                let _ = reply.send(Err(Error::Refused(refusal)));
+                return;
+            }
+        };
         let record = Record {
             key: key.clone(),
             value,
             publisher: Some(*self.swarm.local_peer_id()),
-            version: Version::next_after(held),
+            version,
             expires: Some(now + self.settings.timings.record_ttl),
         };
         let seq = match self.store.put_own(record.clone()) {
@@ -164,6 +172,32 @@ impl EventLoop {
         );
         self.ack_after(seq, Ack::Own(id));
         self.advance(id);
+    }
+
+    /// The value to store under `key`: `value` itself for a plain key; for
+    /// an owned key of this node, `value` signed at sequence `version`
+    /// (see [`crate::dht::owned`]); another peer's owned key is refused.
+    fn sign_if_owned(
+        &self,
+        key: &RecordKey,
+        version: Version,
+        value: Vec<u8>,
+    ) -> Result<Vec<u8>, Refusal> {
+        let Some(split) = owned::split(key.as_ref()) else {
+            return Ok(value);
+        };
+        let (owner, _) = split.map_err(Refusal::NotOwner)?;
+        if owner != *self.swarm.local_peer_id() {
+            return Err(Refusal::OwnedByOther { owner });
+        }
+        // A value over the limit is refused by the store; no need to sign it.
+        self.store.check_key(key)?;
+        let limit = self.settings.limits.max_value_bytes;
+        if value.len() > limit {
+            let size = value.len();
+            return Err(Refusal::ValueTooLarge { size, limit });
+        }
+        owned::seal(&self.signer, key, version, &value).map_err(Refusal::NotOwner)
     }
 
     /// Starts the lookup and store phases of a put of `record` (the caller

@@ -171,6 +171,7 @@ impl EventLoop {
     /// Counts and (at most once a minute per peer and reason) logs a refusal.
     pub(super) fn note_refusal(&mut self, peer: PeerId, key: &RecordKey, why: &Refusal) {
         self.stats.records_refused += 1;
+        *self.stats.refused_by_reason.entry(why.label()).or_default() += 1;
         if let Some(m) = &self.metrics {
             m.refused(why.label());
         }

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use libp2p::core::ConnectedPoint;
 use libp2p::request_response::{self, Message as RrMessage, OutboundFailure};
-use libp2p::swarm::SwarmEvent;
+use libp2p::swarm::{ListenError, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, ping};
 use tracing::{debug, info, trace, warn};
 
@@ -98,7 +98,17 @@ impl EventLoop {
                 send_back_addr,
                 error,
                 ..
-            } => self.incoming_failed(send_back_addr, &error),
+            } => {
+                if let ListenError::Denied { .. } = &error {
+                    self.stats.connections_denied += 1;
+                    let me = *self.swarm.local_peer_id();
+                    if self.serve_log.due((me, "connection_denied")) {
+                        warn!(from = %send_back_addr, reason = %error_chain(&error), total = self.stats.connections_denied,
+                            "incoming connection denied by a connection limit (further ones are counted in stats, logged at most once a minute)");
+                    }
+                }
+                self.incoming_failed(send_back_addr, &error)
+            }
             other => trace!(event = ?other, "swarm event"),
         }
     }
