@@ -28,20 +28,24 @@ fn start(dir: &std::path::Path, seed: Option<&NodeProc>, args: &[&str]) -> NodeP
     BIN.start(opts)
 }
 
+/// Three nodes on data directories under `tmp` (C started with
+/// `c_flags`), each with the other two in its routing table.
+fn three(tmp: &std::path::Path, c_flags: &[&str]) -> [(NodeProc, std::path::PathBuf); 3] {
+    let dir = |n: &str| tmp.join(n);
+    let a = start(&dir("a"), None, &[]);
+    let b = start(&dir("b"), Some(&a), &[]);
+    let c = start(&dir("c"), Some(&a), c_flags);
+    let mut all = [(a, dir("a")), (b, dir("b")), (c, dir("c"))];
+    for (n, _) in all.iter_mut() {
+        n.wait_routing(2, SETTLE);
+    }
+    all
+}
+
 #[test]
 fn a_restarted_holder_never_brings_an_old_value_back() {
     let tmp = tempfile::tempdir().unwrap();
-    let (a_dir, b_dir, c_dir) = (
-        tmp.path().join("a"),
-        tmp.path().join("b"),
-        tmp.path().join("c"),
-    );
-    let mut a = start(&a_dir, None, &[]);
-    let mut b = start(&b_dir, Some(&a), &[]);
-    let mut c = start(&c_dir, Some(&a), C_FLAGS);
-    for n in [&mut a, &mut b, &mut c] {
-        n.wait_routing(2, SETTLE);
-    }
+    let [(mut a, _), (mut b, _), (mut c, c_dir)] = three(tmp.path(), C_FLAGS);
     let put = a.cmd("put colour red");
     assert_ok(&put);
     assert_eq!(put["replicated"], 2, "{put}");
@@ -103,17 +107,7 @@ fn a_restarted_node_checks_its_saved_copies_before_answering() {
 #[test]
 fn a_restarted_publisher_does_not_republish_over_a_newer_write() {
     let tmp = tempfile::tempdir().unwrap();
-    let (a_dir, b_dir, c_dir) = (
-        tmp.path().join("a"),
-        tmp.path().join("b"),
-        tmp.path().join("c"),
-    );
-    let mut a = start(&a_dir, None, &[]);
-    let mut b = start(&b_dir, Some(&a), &[]);
-    let mut c = start(&c_dir, Some(&a), &[]);
-    for n in [&mut a, &mut b, &mut c] {
-        n.wait_routing(2, SETTLE);
-    }
+    let [(mut a, _), (mut b, _), (mut c, c_dir)] = three(tmp.path(), &[]);
     // C publishes "red", then is away while B writes "blue".
     assert_ok(&c.cmd("put colour red"));
     c.wait_flushed();

@@ -79,15 +79,7 @@ impl EventLoop {
                         .address(target.addr.clone())
                         .build(),
                 };
-                let id = opts.connection_id();
-                match self.swarm.dial(opts) {
-                    Ok(()) => {
-                        self.pending_dial.insert(id, reply);
-                    }
-                    Err(e) => {
-                        let _ = reply.send(Err(Error::Dial(super::error_chain(&e))));
-                    }
-                }
+                self.dial_with(opts, reply);
             }
             Command::DialPeer { peer, reply } => self.dial_peer(peer, reply),
             Command::Bootstrap { reply } => self.bootstrap_command(reply),

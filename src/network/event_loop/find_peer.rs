@@ -88,7 +88,15 @@ impl EventLoop {
         addrs: Vec<Multiaddr>,
         reply: oneshot::Sender<Result<PeerId, Error>>,
     ) {
-        let opts = DialOpts::peer_id(peer).addresses(addrs).build();
+        self.dial_with(DialOpts::peer_id(peer).addresses(addrs).build(), reply);
+    }
+
+    /// Dials as `opts` say; `reply` learns the peer once connected, or why not.
+    pub(super) fn dial_with(
+        &mut self,
+        opts: DialOpts,
+        reply: oneshot::Sender<Result<PeerId, Error>>,
+    ) {
         let id = opts.connection_id();
         match self.swarm.dial(opts) {
             Ok(()) => {

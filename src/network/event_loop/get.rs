@@ -14,9 +14,9 @@ use tokio::sync::oneshot;
 use super::EventLoop;
 use super::query::{Kind, Stage};
 use crate::dht::lookup::Lookup;
-use crate::dht::record::{expiry_on_arrival, newer};
+use crate::dht::record::newer;
 use crate::dht::wire::{Message, MessageType};
-use crate::dht::{Record, RecordKey, Version, owned};
+use crate::dht::{Record, RecordKey, owned};
 use crate::error::Error;
 use crate::network::reports::{Found, GetReport, Quorum};
 use crate::store::Refusal;
@@ -103,18 +103,7 @@ impl EventLoop {
         if w.key != key.as_ref() && !w.key.is_empty() {
             return Ok(None);
         }
-        let mut record = Record {
-            key: key.clone(),
-            value: w.value.clone(),
-            publisher: PeerId::from_bytes(&w.publisher).ok(),
-            version: Version(w.version),
-            expires: Some(expiry_on_arrival(
-                Instant::now(),
-                w.ttl,
-                w.ttl_ms,
-                self.settings.timings.record_ttl,
-            )),
-        };
+        let mut record = super::put::from_wire(key, w, self.settings.timings.record_ttl);
         self.store.check_record(&mut record)?;
         Ok(Some(record))
     }
