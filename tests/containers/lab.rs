@@ -164,7 +164,8 @@ impl Lab {
                 }
             }
         });
-        // The check really asked the node: its output is the node's `id`.
+        // The check really asked the node: its output is the node's own
+        // account of its health (`ctl health`), every check passing.
         let log = docker_ok(&[
             "inspect",
             "--format",
@@ -172,7 +173,9 @@ impl Lab {
             name,
         ]);
         assert!(
-            log.contains("peer id"),
+            log.contains("healthy")
+                && log.contains("ok   event_loop")
+                && log.contains("ok   store"),
             "{name}: health check output: {log}"
         );
     }
