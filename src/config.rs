@@ -10,39 +10,15 @@ use libp2p::Multiaddr;
 
 use crate::bootstrap::{DEFAULT_PORT, Target};
 use crate::dht::protocols::{KadProtocols, ProtocolError};
-use crate::output::Format;
+pub use crate::store::Limits;
 
-/// Hard limits on what the node stores, from the user and from peers.
+/// How replies are written ([`crate::output`] renders them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Largest value, in bytes.
-    pub max_value_bytes: usize,
-    /// Longest key, in bytes.
-    pub max_key_bytes: usize,
-    /// Most records stored.
-    pub max_records: usize,
-    /// Most bytes the records held may cost (see [`crate::store::quota`]).
-    pub max_store_bytes: usize,
-    /// Most records one remote peer may place on this node.
-    pub max_records_per_peer: usize,
-    /// Most bytes the records one remote peer places may cost.
-    pub max_bytes_per_peer: usize,
-    /// Most provider keys.
-    pub max_provider_keys: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_value_bytes: 65536,
-            max_key_bytes: 1024,
-            max_records: 16384,
-            max_store_bytes: 256 * 1024 * 1024,
-            max_records_per_peer: 4096,
-            max_bytes_per_peer: 32 * 1024 * 1024,
-            max_provider_keys: 16384,
-        }
-    }
+pub enum Format {
+    /// Friendly text.
+    Human,
+    /// One JSON object per line.
+    Json,
 }
 
 /// Bounds on connections, so no flood of them exhausts the node's file
@@ -179,7 +155,7 @@ pub struct Config {
     /// Extra external addresses to advertise.
     pub announce: Vec<Multiaddr>,
     /// Which addresses this node advertises and keeps (`--announce-subnet`).
-    pub reach: crate::network::address::Reach,
+    pub reach: crate::address::Reach,
     /// The data directory.
     pub data_dir: PathBuf,
     /// In-memory records and a throwaway identity.

@@ -21,7 +21,7 @@ pub enum Error {
     /// This node's own rules refuse the record (the same rules it applies
     /// to what peers push).
     #[error("{refusal}{hint}", refusal = .0, hint = .0.flag().map(|f| format!(" ({f})")).unwrap_or_default())]
-    Refused(crate::store::Refusal),
+    Refused(crate::store::refusal::Refusal),
     /// The record store could not write the record to disk.
     #[error(
         "record store {path}: cannot write ({reason}); the value is held in memory only (sent to {replicated} peer(s))"

@@ -23,7 +23,7 @@ use crate::dht::{RecordKey, owned};
 use libp2p::PeerId;
 use sha2::{Digest, Sha256};
 
-use crate::command::quote;
+use crate::quote::quote;
 
 /// The multihash code of sha2-256 and its digest length.
 const SHA2_256_PREFIX: [u8; 2] = [0x12, 0x20];

@@ -3,7 +3,7 @@
 //! and cancellable. Anything else is read on a dedicated thread: a pending
 //! tokio stdin read cannot be cancelled and would hang shutdown, a thread
 //! can simply be left behind. On a terminal, rustyline gives line editing
-//! and history ([`editor`]), and log lines are printed above the prompt
+//! and history (`editor`), and log lines are printed above the prompt
 //! ([`log`]); a file is read plainly, line by line, in order.
 
 mod editor;

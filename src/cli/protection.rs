@@ -4,7 +4,8 @@
 use clap::Args;
 use libp2p::PeerId;
 
-use crate::config::{ConfigError, ConnectionLimits, Limits};
+use crate::config::{ConfigError, ConnectionLimits};
+use crate::store::Limits;
 use crate::store::{Accept, WritePolicy};
 
 /// The default per-peer record quota.

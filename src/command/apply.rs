@@ -57,11 +57,13 @@ pub async fn apply(client: &Client, command: Command) -> Reply {
         Command::LogLevel { level } => crate::logging::set_level(&level)
             .map(Body::LogLevel)
             .map_err(|e| crate::Error::Invalid(e.to_string())),
-        Command::Help => Ok(Body::Help),
+        Command::Help => Ok(Body::Help(super::help())),
         Command::Quit => Ok(Body::Quit),
     };
     let reply = Reply::new(name, key, result.map_err(Into::into));
-    client.served().observe(name, &reply, started.elapsed());
+    client
+        .served()
+        .observe(name, reply.outcome(), started.elapsed());
     reply
 }
 

@@ -2,8 +2,8 @@
 //! command. Every message is one line a person can act on; text the user
 //! typed is shown quoted, so it cannot break the line.
 
-use crate::command::quote::{escape_controls, quote};
 use crate::keys::KeyError;
+use crate::quote::{escape_controls, quote};
 
 /// Why input is not a command.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -84,4 +84,14 @@ pub enum ParseError {
         /// Why not (from [`Target`](crate::bootstrap::Target)'s parser).
         reason: String,
     },
+}
+
+/// A line or argument list that is not a command: the word it started with
+/// (the JSON `"cmd"` of the error reply) and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejected {
+    /// The command's name when it was recognised, else the first word.
+    pub cmd: String,
+    /// What is wrong.
+    pub error: ParseError,
 }

@@ -13,11 +13,11 @@ use std::fmt;
 use std::num::NonZeroUsize;
 
 use crate::bootstrap::DialTarget;
-use crate::command::quote::{QUORUM_OPTION, quote};
 use crate::command::table::{Command, Spec};
 use crate::command::{ParseError, Token};
 use crate::keys::UserKey;
 use crate::network::Quorum;
+use crate::quote::{QUORUM_OPTION, quote};
 
 /// A command's arguments (the tokens after its name) and its table row,
 /// for usage errors.

@@ -10,12 +10,12 @@ use libp2p::PeerId;
 
 use crate::command::ParseError;
 use crate::command::parse::{Args, LineArg};
-use crate::command::quote::quote;
 use crate::command::table::Command;
 use crate::keys::UserKey;
 use crate::network::Client;
-use crate::network::trace::TraceTarget;
 use crate::output::{Body, Picture, Reply, svg};
+use crate::quote::quote;
+use crate::reports::trace::TraceTarget;
 
 /// The option that asks for a picture.
 pub const SVG_OPTION: &str = "--svg";

@@ -14,8 +14,6 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 
-use crate::output::{Failure, Reply};
-
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Outcome {
     command: &'static str,
@@ -52,10 +50,10 @@ impl Default for Commands {
 }
 
 impl Commands {
-    /// Counts one command, its outcome and how long it took.
-    pub fn observe(&self, command: &'static str, reply: &Reply, elapsed: Duration) {
+    /// Counts one command, its outcome (`ok` or the word naming why it
+    /// failed: [`crate::output::Reply::outcome`]) and how long it took.
+    pub fn observe(&self, command: &'static str, outcome: &'static str, elapsed: Duration) {
         self.served.fetch_add(1, Ordering::Relaxed);
-        let outcome = outcome(reply.failure());
         self.outcomes
             .get_or_create(&Outcome { command, outcome })
             .inc();
@@ -82,26 +80,5 @@ impl Commands {
             Unit::Seconds,
             self.seconds.clone(),
         );
-    }
-}
-
-/// The `outcome` label: `ok`, or a word naming why the command failed.
-fn outcome(failure: Option<&Failure>) -> &'static str {
-    use crate::Error;
-    match failure {
-        None => "ok",
-        Some(Failure::Parse(_)) => "invalid",
-        Some(Failure::NotFound | Failure::Oversized { .. }) => "not_found",
-        Some(Failure::PutQuorum { .. } | Failure::GetQuorum { .. }) => "quorum_not_met",
-        Some(Failure::Unhealthy(_)) => "unhealthy",
-        Some(Failure::Picture { .. }) => "picture_not_written",
-        Some(Failure::Node(e)) => match e {
-            Error::Invalid(_) => "invalid",
-            Error::Refused(_) => "refused",
-            Error::StoreWrite { .. } => "store_error",
-            Error::Stopped => "stopped",
-            Error::Dial(_) => "dial_error",
-            Error::Network(_) => "network_error",
-        },
     }
 }

@@ -83,7 +83,7 @@ impl Behaviour {
 
 /// The largest DHT message accepted, in bytes: the largest value and key
 /// plus room for the rest of the message.
-pub fn max_message(limits: &crate::config::Limits) -> usize {
+pub fn max_message(limits: &crate::store::Limits) -> usize {
     // An owned record's envelope repeats its key (see dht::owned).
     let max_key = 2 * limits.max_key_bytes + crate::dht::owned::ENVELOPE_ROOM;
     (limits.max_value_bytes + max_key + PACKET_OVERHEAD).max(PACKET_OVERHEAD)

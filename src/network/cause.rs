@@ -72,7 +72,7 @@ impl Cause {
         if KeyMismatch::find(e).is_some() {
             return Cause::SwarmKeyMismatch;
         }
-        Cause::of_text(&super::event_loop::error_chain(e))
+        Cause::of_text(&error_chain(e))
     }
 
     /// The cause named in an error's text.
@@ -120,6 +120,22 @@ impl Cause {
             ListenError::Transport(t) => Cause::of(t),
         }
     }
+}
+
+/// An error with its sources, on one line: what logs and dial errors
+/// show, and the text [`Cause::of_text`] reads.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        let text = inner.to_string();
+        if !text.is_empty() && !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        source = inner.source();
+    }
+    s.replace('\n', " ")
 }
 
 #[cfg(test)]

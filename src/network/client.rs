@@ -1,5 +1,5 @@
 //! [`Client`]: the cloneable async handle to a running node. Each method
-//! sends one [`Command`] to the event loop that owns the swarm and awaits its
+//! sends one `Command` to the event loop that owns the swarm and awaits its
 //! reply on a oneshot channel, so callers never touch the swarm or a lock.
 
 use std::sync::Arc;
@@ -7,10 +7,10 @@ use std::sync::Arc;
 use libp2p::PeerId;
 use tokio::sync::{mpsc, oneshot};
 
-pub use super::reports::*;
 use crate::bootstrap::Target;
 use crate::dht::RecordKey;
 use crate::error::Error;
+pub use crate::reports::*;
 
 /// How many commands may wait for the event loop before senders wait too.
 pub const COMMAND_CAPACITY: usize = 64;
@@ -38,8 +38,8 @@ pub(crate) enum Command {
         reply: oneshot::Sender<Result<ProvidersReport, Error>>,
     },
     Trace {
-        target: crate::network::trace::TraceTarget,
-        reply: oneshot::Sender<Result<crate::network::trace::TraceReport, Error>>,
+        target: crate::reports::trace::TraceTarget,
+        reply: oneshot::Sender<Result<crate::reports::trace::TraceReport, Error>>,
     },
     Peers {
         reply: oneshot::Sender<Vec<PeerInfo>>,
@@ -175,8 +175,8 @@ impl Client {
     /// answered from this node's store) and reports every request of it.
     pub async fn trace(
         &self,
-        target: crate::network::trace::TraceTarget,
-    ) -> Result<crate::network::trace::TraceReport, Error> {
+        target: crate::reports::trace::TraceTarget,
+    ) -> Result<crate::reports::trace::TraceReport, Error> {
         self.ask(|reply| Command::Trace { target, reply }).await?
     }
 

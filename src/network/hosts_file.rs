@@ -98,7 +98,7 @@ fn normalise(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::address::is_own_address;
+    use crate::address::is_own_address;
 
     fn a(s: &str) -> Multiaddr {
         s.parse().unwrap()

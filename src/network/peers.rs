@@ -9,9 +9,9 @@ use std::time::Duration;
 use libp2p::swarm::ConnectionId;
 use libp2p::{Multiaddr, PeerId};
 
-use super::address::{is_loopback, strip_p2p};
 use super::behaviour::is_p2pnode;
-use super::reports::PeerInfo;
+use crate::address::{is_loopback, strip_p2p};
+use crate::reports::PeerInfo;
 
 #[derive(Default)]
 struct Entry {

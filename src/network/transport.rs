@@ -23,7 +23,10 @@ use crate::network::pnet_check::{KeyCheck, handshake_error};
 pub enum Kind {
     /// TCP + QUIC + DNS: what users run.
     Standard,
-    /// Libp2p's in-process memory transport (`/memory/N`), for simulations.
+    /// Libp2p's in-process memory transport (`/memory/N`), for simulations
+    /// (the scale benchmark); built only with the `sim` feature, which the
+    /// test kit turns on.
+    #[cfg(feature = "sim")]
     Memory,
 }
 
@@ -63,6 +66,7 @@ pub fn build(key: Keypair, config: &Config, kind: Kind) -> Result<Swarm<Behaviou
     let behaviour = |k: &Keypair| Behaviour::new(k, config);
     let tcp_config = || tcp::Config::default().nodelay(true);
     let swarm = match (kind, psk) {
+        #[cfg(feature = "sim")]
         (Kind::Memory, _) => SwarmBuilder::with_existing_identity(key)
             .with_tokio()
             .with_other_transport(|k| -> Result<_, Box<dyn std::error::Error + Send + Sync>> {

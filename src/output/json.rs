@@ -6,8 +6,7 @@
 use serde_json::{Map, Value, json};
 
 use super::{Body, Reply, ms};
-use crate::command::{COMMANDS, QUOTING};
-use crate::network::client::{Found, GetReport};
+use crate::reports::{Found, GetReport};
 
 /// The JSON object for `reply`.
 pub(super) fn render(reply: &Reply) -> Value {
@@ -119,14 +118,14 @@ fn body(body: &Body) -> Value {
             "store_quarantined": s.store_quarantined,
             "metrics": s.metrics.map(|a| a.to_string()),
         }),
-        Body::Help => json!({
-            "commands": COMMANDS.iter().map(|c| json!({
+        Body::Help(h) => json!({
+            "commands": h.commands.iter().map(|c| json!({
                 "name": c.name,
                 "aliases": c.aliases,
                 "usage": c.usage,
-                "about": c.help,
+                "about": c.about,
             })).collect::<Vec<_>>(),
-            "quoting": QUOTING,
+            "quoting": h.quoting,
         }),
         Body::Quit => json!({}),
         other => super::ops::json(other),

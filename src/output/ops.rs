@@ -6,9 +6,9 @@ use std::fmt::Write;
 use serde_json::{Map, Value, json};
 
 use super::Body;
-use crate::command::escape_controls;
 use crate::config::{Config, ReplMode};
 use crate::health::Health;
+use crate::quote::escape_controls;
 
 fn human(d: std::time::Duration) -> String {
     humantime::format_duration(d).to_string()

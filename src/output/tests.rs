@@ -10,8 +10,8 @@ use serde_json::json;
 
 use super::*;
 use crate::command::Command;
-use crate::network::Quorum;
-use crate::network::client::Found;
+use crate::reports::Found;
+use crate::reports::Quorum;
 
 fn key(text: &str) -> Option<UserKey> {
     UserKey::parse(text).ok()
@@ -186,7 +186,7 @@ fn routing_says_what_a_k_bucket_is() {
 
 #[test]
 fn help_comes_from_the_table_with_the_quoting_rules() {
-    let reply = Reply::new("help", None, Ok(Body::Help));
+    let reply = Reply::new("help", None, Ok(Body::Help(crate::command::help())));
     let v = reply.to_json();
     assert_eq!(v["commands"][0]["name"], "put");
     assert_eq!(v["commands"][0]["aliases"], json!(["set"]));

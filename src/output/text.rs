@@ -9,8 +9,8 @@ use std::fmt::Write;
 use libp2p::Multiaddr;
 
 use super::{Body, Reply, ms};
-use crate::command::{escape_controls, help_text, needs_escape, quote_always};
-use crate::network::client::{
+use crate::quote::{escape_controls, needs_escape, quote_always};
+use crate::reports::{
     Bucket, Close, Found, GetReport, NodeInfo, PeerInfo, ProvidersReport, PutReport, Stats,
 };
 
@@ -70,7 +70,7 @@ fn body_text(body: &Body, key: &str, error: Option<String>) -> String {
         Body::Dial(peer) => format!("connected to {peer}"),
         Body::Bootstrap(n) => format!("bootstrap done: {n} peer(s) in the routing table"),
         Body::Stats(s) => stats(s),
-        Body::Help => help_text(),
+        Body::Help(h) => help(h),
         Body::Quit => "bye".into(),
         other => super::ops::text(other),
     };
@@ -285,4 +285,22 @@ fn refused_by_reason(s: &Stats) -> String {
         .map(|(reason, n)| format!("{reason} {n}"))
         .collect();
     format!(" ({})", each.join(", "))
+}
+
+/// The text of `help` (and the end of `p2pnode --help`): each command's
+/// usage, what it does and its aliases, then the quoting rules.
+pub fn help(h: &super::Help) -> String {
+    let mut s = String::from("commands:");
+    for c in &h.commands {
+        let aliases = match c.aliases {
+            [] => String::new(),
+            a => format!(" (also: {})", a.join(", ")),
+        };
+        s.push_str(&format!("\n  {:<32} {}{aliases}", c.usage, c.about));
+    }
+    s.push_str("\nquoting:");
+    for rule in h.quoting {
+        s.push_str(&format!("\n  {rule}"));
+    }
+    s
 }

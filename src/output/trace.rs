@@ -7,10 +7,10 @@ use serde_json::{Value, json};
 
 use super::ms;
 use super::text::show_value;
-use crate::command::escape_controls;
 use crate::dht::lookup::Phase;
 use crate::dht::{Distance, Point};
-use crate::network::trace::{TraceReport, TraceStep, TraceTarget};
+use crate::quote::escape_controls;
+use crate::reports::trace::{TraceReport, TraceStep, TraceTarget};
 
 /// The phase as JSON says it.
 fn phase_name(p: Phase) -> &'static str {

@@ -1,154 +1,43 @@
-//! What the store refuses, and why: the same rules for the user's own puts
-//! and for what peers push.
+//! What the store accepts: its hard [`Limits`] and the checks every record
+//! passes, the same rules for the user's own puts and for what peers push
+//! (the reasons are [`Refusal`]s).
 
 use libp2p::PeerId;
 
 use super::Store;
-use super::quota::Measure;
-use crate::dht::owned::{self, OwnedError};
+use super::refusal::Refusal;
+use crate::dht::owned;
 use crate::dht::{Record, RecordKey};
 
-/// Why the store did not take a record. The messages name the limit, not
-/// the command-line flag (the caller may be a peer).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
-    /// The value is over the size limit.
-    #[error("the value is {size} bytes; the limit is {limit}")]
-    ValueTooLarge {
-        /// The value's size in bytes.
-        size: usize,
-        /// The limit in bytes.
-        limit: usize,
-    },
-    /// A whole message (record and framing) is over the size limit: it
-    /// was not even decoded.
-    #[error("the message is {size} bytes; the limit is {limit}")]
-    MessageTooLarge {
-        /// The message's size in bytes.
-        size: usize,
-        /// The limit in bytes.
-        limit: usize,
-    },
-    /// The key is over the length limit.
-    #[error("the key is {size} bytes; the limit is {limit}")]
-    KeyTooLong {
-        /// The key's length in bytes.
-        size: usize,
-        /// The limit in bytes.
-        limit: usize,
-    },
-    /// The store holds as many records as it may.
-    #[error("the store is full: no more records fit ({limit} records)")]
-    Full {
-        /// The record limit.
-        limit: usize,
-    },
-    /// The records held take the whole byte budget.
-    #[error("the store is full: no more bytes fit ({limit} bytes)")]
-    BytesFull {
-        /// The byte budget.
-        limit: usize,
-    },
-    /// Other peers' records fill their share of the store (the rest is kept
-    /// for the node's own records).
-    #[error("the store is full for other peers' records ({limit} {measure})")]
-    PeersShareFull {
-        /// Records or bytes.
-        measure: Measure,
-        /// The share.
-        limit: usize,
-    },
-    /// The pushing peer has placed as many records (or bytes) as one peer may.
-    #[error("this peer's quota on this node is used up ({limit} {measure} per peer)")]
-    PeerQuota {
-        /// Records or bytes.
-        measure: Measure,
-        /// The quota.
-        limit: usize,
-    },
-    /// A record under an owned key does not prove its owner wrote it.
-    #[error("{0}")]
-    NotOwner(OwnedError),
-    /// This node's user tried to write a key another peer owns.
-    #[error("only {owner} can write this key (it is an owned key)")]
-    OwnedByOther {
-        /// The key's owner.
-        owner: PeerId,
-    },
-    /// The write policy does not take plain records from this peer.
-    #[error("{what}")]
-    NotAllowed {
-        /// What it takes, in words.
-        what: &'static str,
-    },
-    /// The store holds provider records for as many keys as it may.
-    #[error("no more provider keys fit ({limit} keys)")]
-    ProvidersFull {
-        /// The key limit.
-        limit: usize,
-    },
-    /// A newer value of the key is held.
-    #[error("a newer value of this key is held")]
-    Stale,
-    /// The record breaks a validity rule (e.g. a `/pk/` record).
-    #[error("{0}")]
-    Invalid(&'static str),
+/// Hard limits on what the node stores, from the user and from peers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest value, in bytes.
+    pub max_value_bytes: usize,
+    /// Longest key, in bytes.
+    pub max_key_bytes: usize,
+    /// Most records stored.
+    pub max_records: usize,
+    /// Most bytes the records held may cost (see [`crate::store::quota`]).
+    pub max_store_bytes: usize,
+    /// Most records one remote peer may place on this node.
+    pub max_records_per_peer: usize,
+    /// Most bytes the records one remote peer places may cost.
+    pub max_bytes_per_peer: usize,
+    /// Most provider keys.
+    pub max_provider_keys: usize,
 }
 
-impl Refusal {
-    /// The command-line flag that sets the limit refused, for hints shown
-    /// to this node's user (never to peers).
-    pub fn flag(&self) -> Option<&'static str> {
-        match self {
-            Refusal::ValueTooLarge { .. } | Refusal::MessageTooLarge { .. } => {
-                Some("--max-value-size")
-            }
-            Refusal::KeyTooLong { .. } => Some("--max-key-size"),
-            Refusal::Full { .. } => Some("--max-records"),
-            Refusal::BytesFull { .. } => Some("--max-store-bytes"),
-            Refusal::PeersShareFull { measure, .. } => Some(match measure {
-                Measure::Records => "--max-records",
-                Measure::Bytes => "--max-store-bytes",
-            }),
-            Refusal::PeerQuota { measure, .. } => Some(match measure {
-                Measure::Records => "--max-records-per-peer",
-                Measure::Bytes => "--max-bytes-per-peer",
-            }),
-            Refusal::NotAllowed { .. } => Some("--accept-records"),
-            Refusal::ProvidersFull { .. } => Some("--max-provider-keys"),
-            Refusal::Stale
-            | Refusal::Invalid(_)
-            | Refusal::NotOwner(_)
-            | Refusal::OwnedByOther { .. } => None,
-        }
-    }
-
-    /// A short stable name for metrics labels and logs.
-    /// Every label [`Refusal::label`] gives.
-    pub const LABELS: [&'static str; 6] = [
-        "value_too_large",
-        "key_too_long",
-        "store_full",
-        "providers_full",
-        "stale",
-        "invalid",
-    ];
-
-    /// The metric label of this refusal.
-    pub fn label(&self) -> &'static str {
-        match self {
-            Refusal::ValueTooLarge { .. } => "value_too_large",
-            Refusal::MessageTooLarge { .. } => "message_too_large",
-            Refusal::KeyTooLong { .. } => "key_too_long",
-            Refusal::Full { .. } => "store_full",
-            Refusal::BytesFull { .. } => "store_bytes_full",
-            Refusal::PeersShareFull { .. } => "peers_share_full",
-            Refusal::PeerQuota { .. } => "peer_quota",
-            Refusal::NotOwner(_) | Refusal::OwnedByOther { .. } => "not_owner",
-            Refusal::NotAllowed { .. } => "policy",
-            Refusal::ProvidersFull { .. } => "providers_full",
-            Refusal::Stale => "stale",
-            Refusal::Invalid(_) => "invalid",
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_value_bytes: 65536,
+            max_key_bytes: 1024,
+            max_records: 16384,
+            max_store_bytes: 256 * 1024 * 1024,
+            max_records_per_peer: 4096,
+            max_bytes_per_peer: 32 * 1024 * 1024,
+            max_provider_keys: 16384,
         }
     }
 }

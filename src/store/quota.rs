@@ -17,6 +17,7 @@ use std::time::Instant;
 
 use libp2p::PeerId;
 
+use super::refusal::Measure;
 use super::{Held, Refusal, Store};
 use crate::dht::{Record, RecordKey};
 
@@ -38,24 +39,6 @@ pub enum Holder {
     Peer(PeerId),
     /// Another peer's record whose pusher is not known (loaded from disk).
     Unattributed,
-}
-
-/// What a budget counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Measure {
-    /// Records.
-    Records,
-    /// Bytes (see [`cost`]).
-    Bytes,
-}
-
-impl std::fmt::Display for Measure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Measure::Records => "records",
-            Measure::Bytes => "bytes",
-        })
-    }
 }
 
 /// A count of records and their cost in bytes.
@@ -250,8 +233,8 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Limits;
     use crate::dht::Version;
+    use crate::store::Limits;
 
     fn rec(key: &str, len: usize, publisher: Option<PeerId>) -> Record {
         Record {

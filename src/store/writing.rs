@@ -168,7 +168,7 @@ impl Store {
         }
     }
 
-    /// While commits fail: tries again (at most every [`RETRY_EVERY`], and
+    /// While commits fail: tries again (at most every `RETRY_EVERY`, and
     /// not while a commit is in flight), so the store notices by itself
     /// when the disk takes writes again. With nothing to write, an empty
     /// commit probes the disk.

@@ -12,8 +12,8 @@ use libp2p::{Multiaddr, PeerId, StreamProtocol, identify};
 use tracing::{debug, warn};
 
 use super::EventLoop;
+use crate::address::strip_p2p;
 use crate::dht::protocols::is_kad_name;
-use crate::network::address::strip_p2p;
 
 impl EventLoop {
     /// Identify answered, or failed, for a peer.
@@ -23,7 +23,7 @@ impl EventLoop {
             identify::Event::Error { peer_id, error, .. } => {
                 // No protocol list: a bootstrap peer is tried anyway, and
                 // its first answer (or failure) tells.
-                debug!(peer = %peer_id, error = %super::error_chain(&error), "identify failed");
+                debug!(peer = %peer_id, error = %crate::network::cause::error_chain(&error), "identify failed");
                 self.join_identified(peer_id, None);
             }
             _ => {}
@@ -101,7 +101,7 @@ impl EventLoop {
                 "no common DHT protocol (this node serves {})",
                 self.kad_protocols
             ),
-            false => super::error_chain(error),
+            false => crate::network::cause::error_chain(error),
         }
     }
 }

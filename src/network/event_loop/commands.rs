@@ -8,7 +8,7 @@ use super::EventLoop;
 use crate::dht::Point;
 use crate::error::Error;
 use crate::network::client::Command;
-use crate::network::reports::{Bucket, Close, NodeInfo};
+use crate::reports::{Bucket, Close, NodeInfo};
 
 impl EventLoop {
     pub(super) fn handle_command(&mut self, command: Command) {

@@ -19,10 +19,11 @@ use libp2p::swarm::{ConnectionId, DialError, ListenError};
 use libp2p::{Multiaddr, PeerId};
 use tracing::{debug, info, warn};
 
-use super::{EventLoop, error_chain};
+use super::EventLoop;
+use crate::address::{is_own_address, strip_p2p};
 use crate::error::Error;
-use crate::network::address::{is_own_address, strip_p2p};
 use crate::network::cause::Cause;
+use crate::network::cause::error_chain;
 use crate::network::ratelimit::Limiter;
 
 /// How long the two ends of a self-dial may be apart.

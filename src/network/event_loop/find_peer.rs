@@ -103,7 +103,7 @@ impl EventLoop {
                 self.pending_dial.insert(id, reply);
             }
             Err(e) => {
-                let _ = reply.send(Err(Error::Dial(super::error_chain(&e))));
+                let _ = reply.send(Err(Error::Dial(crate::network::cause::error_chain(&e))));
             }
         }
     }

@@ -18,7 +18,7 @@ use crate::dht::record::newer;
 use crate::dht::wire::{Message, MessageType};
 use crate::dht::{Record, RecordKey, owned};
 use crate::error::Error;
-use crate::network::reports::{Found, GetReport, Quorum};
+use crate::reports::{Found, GetReport, Quorum};
 use crate::store::Refusal;
 
 /// A `get` in flight.

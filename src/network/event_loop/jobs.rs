@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use super::EventLoop;
 use crate::config::Timings;
 use crate::dht::RecordKey;
-use crate::network::reports::Quorum;
+use crate::reports::Quorum;
 
 /// How many republications or replications one tick starts.
 const PER_TICK: usize = 16;

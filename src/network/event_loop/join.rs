@@ -1,9 +1,8 @@
 //! Joining: the bootstrap peers the user gave (retried with backoff), the
 //! peers saved from the last run (a restarted node rejoins the network it
 //! knew, as bmuller's kademlia and kubo do), this node's own address in a
-//! bootstrap list (recognised and dropped), and the Kademlia bootstrap that
-//! fills the routing table: a lookup of this node's ID, then one of a
-//! random ID in each k-bucket farther than its closest neighbour.
+//! bootstrap list (recognised and dropped), and when to run the Kademlia
+//! bootstrap that fills the routing table (`bootstrap`).
 //!
 //! A bootstrap or saved peer is joined through once identify says it
 //! serves one of this node's DHT protocol names; one that serves none is
@@ -23,18 +22,10 @@ use tokio::sync::oneshot;
 use tracing::{debug, info, warn};
 
 use super::EventLoop;
-use super::query::{Kind, QueryId};
+use super::query::QueryId;
+use crate::address::is_own_address;
 use crate::bootstrap::Target;
-use crate::dht::Point;
-use crate::dht::wire::{Message, MessageType};
-use crate::error::Error;
-use crate::network::address::is_own_address;
 use crate::network::retry::Retries;
-
-/// The lowest k-bucket refreshed: random targets for lower ones take too
-/// long to find (bucket i holds 2^(i-256) of the ID space), and a network
-/// would need thousands of nodes to reach them.
-const LOWEST_REFRESHED_BUCKET: u32 = 242;
 
 /// The least time between two bootstraps started because a routing table
 /// smaller than k gained a peer (as libp2p-kad throttles its own).
@@ -42,7 +33,8 @@ const AUTO_BOOTSTRAP_EVERY: Duration = Duration::from_millis(500);
 
 /// Where the node stands in joining its network.
 pub(super) struct Join {
-    retries: Retries,
+    /// The bootstrap peers, dialled with backoff.
+    pub retries: Retries,
     saved: Vec<(PeerId, Vec<Multiaddr>)>,
     saved_dials: Vec<(ConnectionId, PeerId)>,
     /// Bootstrap and saved peers connected, waiting for identify, with the
@@ -53,8 +45,10 @@ pub(super) struct Join {
     waiters: Vec<oneshot::Sender<()>>,
     /// Whether a bootstrap has finished with peers in the routing table.
     pub joined: bool,
-    bootstrap: Option<QueryId>,
-    isolated: bool,
+    /// The bootstrap running, if one is.
+    pub bootstrap: Option<QueryId>,
+    /// Whether every peer left the routing table (the node is cut off).
+    pub isolated: bool,
     /// A peer joined a routing table smaller than k: look around again.
     pub want_bootstrap: bool,
     last_auto: Option<Instant>,
@@ -131,7 +125,7 @@ impl Join {
 
     /// Drops the saved peers' addresses outside `reach` (saved by a run
     /// without `--announce-subnet`), and the peers left with none.
-    pub fn saved_in_reach(&mut self, reach: &crate::network::address::Reach) {
+    pub fn saved_in_reach(&mut self, reach: &crate::address::Reach) {
         for (_, addrs) in &mut self.saved {
             addrs.retain(|a| reach.in_reach(a));
         }
@@ -146,13 +140,6 @@ impl Join {
     pub fn is_awaiting(&self, peer: &PeerId) -> bool {
         self.awaiting.contains_key(peer)
     }
-}
-
-/// A bootstrap (join or periodic refresh) in flight.
-pub(super) struct BootstrapQuery {
-    pub replies: Vec<oneshot::Sender<Result<usize, Error>>>,
-    /// Random targets still to look up, one per k-bucket.
-    pub refresh: Option<Vec<Vec<u8>>>,
 }
 
 impl EventLoop {
@@ -314,79 +301,6 @@ impl EventLoop {
         }
     }
 
-    /// Starts a bootstrap, or adds `reply` to the one running.
-    pub(super) fn start_bootstrap(&mut self, reply: Option<oneshot::Sender<Result<usize, Error>>>) {
-        if let Some(id) = self.join.bootstrap
-            && let Some(b) = self.bootstrap_query_mut(id)
-        {
-            b.replies.extend(reply);
-            return;
-        }
-        let me = self.swarm.local_peer_id().to_bytes();
-        let message = Message::request(MessageType::FindNode, me.clone());
-        let id = self.new_query(
-            &me,
-            message,
-            Kind::Bootstrap(BootstrapQuery {
-                replies: reply.into_iter().collect(),
-                refresh: None,
-            }),
-        );
-        self.join.bootstrap = Some(id);
-        self.advance(id);
-    }
-
-    fn bootstrap_query_mut(&mut self, id: QueryId) -> Option<&mut BootstrapQuery> {
-        match self.queries_kind_mut(id)? {
-            Kind::Bootstrap(b) => Some(b),
-            _ => None,
-        }
-    }
-
-    /// One lookup of a bootstrap is over: start the next, or finish.
-    pub(super) fn bootstrap_step(&mut self, id: QueryId) {
-        let local = *self.routing.local();
-        let lowest = self.routing.buckets().map(|(i, _)| i).next();
-        let Some(b) = self.bootstrap_query_mut(id) else {
-            return;
-        };
-        let refresh = b.refresh.get_or_insert_with(|| {
-            let from = lowest.map_or(256, |i| (i + 1).max(LOWEST_REFRESHED_BUCKET));
-            (from..256)
-                .filter_map(|i| random_id_in_bucket(&local, i))
-                .collect()
-        });
-        match refresh.pop() {
-            Some(target) => {
-                let point = Point::of_bytes(&target);
-                let lookup = self.new_lookup(point, Instant::now());
-                self.replace_lookup(id, lookup, Message::request(MessageType::FindNode, target));
-                self.advance(id);
-            }
-            None => self.finish(id),
-        }
-    }
-
-    /// A bootstrap is over.
-    pub(super) fn bootstrap_done(&mut self, b: BootstrapQuery) {
-        self.join.bootstrap = None;
-        let size = self.routing.len();
-        for reply in b.replies {
-            let _ = reply.send(Ok(size));
-        }
-        debug!(routing_table = size, "bootstrap finished");
-        if size > 0 {
-            if !self.join.joined {
-                info!(routing_table = size, "joined the network");
-            } else if self.join.isolated {
-                info!(routing_table = size, "rejoined the network");
-            }
-            self.join.joined = true;
-            self.join.isolated = false;
-        }
-        self.settle_join();
-    }
-
     /// The first join attempt is over: release whoever waits for it.
     pub(super) fn settle_join(&mut self) {
         self.join.settled = true;
@@ -403,21 +317,4 @@ impl EventLoop {
             self.join.waiters.push(reply);
         }
     }
-
-    /// The `bootstrap` command: dial the bootstrap peers again and refresh.
-    pub(super) fn bootstrap_command(&mut self, reply: oneshot::Sender<Result<usize, Error>>) {
-        self.join.retries.reset(&mut self.swarm);
-        self.start_bootstrap(Some(reply));
-    }
-}
-
-/// A random 32-byte lookup target whose point lies in bucket `i` of
-/// `local`: found by trying, about 2^(256-i) tries on average (a few
-/// milliseconds for the buckets refreshed); `None` if unlucky.
-fn random_id_in_bucket(local: &Point, i: u32) -> Option<Vec<u8>> {
-    let tries = 16usize << (256 - i).min(16);
-    (0..tries).find_map(|_| {
-        let key: [u8; 32] = rand::random();
-        (local.distance(&Point::of_bytes(&key)).ilog2() == Some(i)).then(|| key.to_vec())
-    })
 }

@@ -8,10 +8,11 @@ use futures::{FutureExt, StreamExt};
 use libp2p::Multiaddr;
 use libp2p::swarm::SwarmEvent;
 
-use super::{EventLoop, error_chain};
+use super::EventLoop;
+use crate::address::is_loopback;
 use crate::error::StartError;
-use crate::network::address::is_loopback;
 use crate::network::behaviour::BehaviourEvent;
+use crate::network::cause::error_chain;
 
 /// Listens on `addrs`, announces `announce`, and returns once every
 /// listener has reported its addresses.

@@ -16,7 +16,7 @@ use crate::dht::wire::{Message, MessageType, WirePeer};
 use crate::dht::{ProviderRecord, RecordKey};
 use crate::error::Error;
 use crate::network::behaviour::Behaviour;
-use crate::network::reports::{ProvideReport, ProvidersReport};
+use crate::reports::{ProvideReport, ProvidersReport};
 
 /// A `provide` (or its republication) in flight.
 pub(super) struct ProvideQuery {

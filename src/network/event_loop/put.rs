@@ -17,7 +17,7 @@ use crate::dht::record::expiry_on_arrival;
 use crate::dht::wire::{Message, MessageType, WireRecord};
 use crate::dht::{Record, RecordKey, Version, owned};
 use crate::error::Error;
-use crate::network::reports::{PutReport, Quorum, Refused};
+use crate::reports::{PutReport, Quorum, Refused};
 use crate::store::{Refusal, Stored};
 
 /// A PUT_VALUE request carrying `record` with its remaining lifetime.

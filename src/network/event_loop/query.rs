@@ -33,7 +33,7 @@ pub(super) enum Kind {
     Providers(ProvidersQuery),
     /// Joining or refreshing: lookups of this node's ID and of one random
     /// ID per k-bucket, one after the other.
-    Bootstrap(super::join::BootstrapQuery),
+    Bootstrap(super::bootstrap::BootstrapQuery),
     /// `dial PEER_ID`: FIND_NODE for the peer's ID until a peer names it.
     FindPeer(super::find_peer::FindPeerQuery),
     /// `trace`: a lookup whose steps are the answer.

@@ -10,19 +10,32 @@ use libp2p::swarm::{ListenError, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, ping};
 use tracing::{debug, info, trace, warn};
 
-use super::{EventLoop, error_chain};
+use super::EventLoop;
+use crate::address::strip_p2p;
 use crate::dht::routing::Inserted;
-use crate::network::address::strip_p2p;
 use crate::network::behaviour::BehaviourEvent;
+use crate::network::cause::error_chain;
 
 /// How many failed requests in a row make a peer leave the routing table
 /// (a failed dial makes it leave at once).
 const MAX_FAILURES: u32 = 3;
 
+/// Records a swarm event, and the identify or ping event inside it, into
+/// libp2p's own metrics; DHT requests are counted by p2pnode's.
+fn record(m: &libp2p::metrics::Metrics, event: &SwarmEvent<BehaviourEvent>) {
+    use libp2p::metrics::Recorder as _;
+    match event {
+        SwarmEvent::Behaviour(BehaviourEvent::Kad(_)) => {}
+        SwarmEvent::Behaviour(BehaviourEvent::Identify(e)) => m.record(e),
+        SwarmEvent::Behaviour(BehaviourEvent::Ping(e)) => m.record(e),
+        other => m.record(other),
+    }
+}
+
 impl EventLoop {
     pub(super) fn handle_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
         if let Some(m) = &self.metrics {
-            m.record(&event);
+            record(m.libp2p(), &event);
         }
         match event {
             SwarmEvent::Behaviour(BehaviourEvent::Kad(e)) => self.on_kad(e),

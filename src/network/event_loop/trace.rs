@@ -28,7 +28,7 @@ use super::query::Kind;
 use crate::dht::lookup::{Lookup, ROUND_TIMEOUT};
 use crate::dht::wire::{Message, MessageType};
 use crate::error::Error;
-use crate::network::trace::{self, TraceReport, TraceTarget};
+use crate::reports::trace::{self, TraceReport, TraceTarget};
 
 /// A `trace` in flight.
 pub(super) struct TraceQuery {

@@ -9,8 +9,8 @@ use svg::node::element::{Circle, Group, Line, Rectangle, Title};
 
 use super::{document, safe, short, text};
 use crate::dht::Point;
-use crate::network::reports::{Bucket, NodeInfo};
 use crate::output::trace::bits;
+use crate::reports::{Bucket, NodeInfo};
 
 const TOP: f64 = 120.0;
 const CX: f64 = 560.0;

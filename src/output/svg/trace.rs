@@ -13,8 +13,8 @@ use svg::node::element::{Circle, Group, Line, Title};
 
 use super::{document, short, text};
 use crate::dht::{Distance, Point};
-use crate::network::trace::{TraceReport, TraceTarget};
 use crate::output::ms;
+use crate::reports::trace::{TraceReport, TraceTarget};
 
 use super::lanes::{Bands, COL, LEFT, R, Spot, TOP, col_x, spots};
 

@@ -8,9 +8,9 @@ use super::lanes::{Bands, COL, LEFT, TOP};
 use super::trace::{Edge, arrow};
 use super::{safe, short, text};
 use crate::dht::lookup::Phase;
-use crate::network::trace::{TraceReport, TraceTarget};
 use crate::output::ms;
 use crate::output::trace::bits;
+use crate::reports::trace::{TraceReport, TraceTarget};
 
 /// Title, bands with their labels, column heads.
 pub(super) fn heads(

@@ -48,7 +48,7 @@ pub(super) fn with_note(text: String, p: &Picture) -> String {
     match &p.written {
         Ok(bytes) => format!(
             "{text}\npicture written to {} ({bytes} bytes)",
-            crate::command::escape_controls(&p.path.display().to_string())
+            crate::quote::escape_controls(&p.path.display().to_string())
         ),
         Err(_) => text,
     }
@@ -125,10 +125,10 @@ fn text(x: f64, y: f64, class: &str, content: impl Into<String>) -> Text {
 /// A peer ID shortened to its last six characters (those differ; the
 /// first ones are the same for every ed25519 key).
 fn short(peer: &PeerId) -> String {
-    format!("…{}", crate::network::short(peer))
+    format!("…{}", crate::reports::short(peer))
 }
 
 /// User text made safe for XML (no control characters).
 fn safe(s: &str) -> String {
-    crate::command::escape_controls(s).into_owned()
+    crate::quote::escape_controls(s).into_owned()
 }

@@ -8,25 +8,25 @@
 //! # Layout
 //! - `table`: the command table and the [`Command`] enum made from it.
 //! - `tokenize`: a line into [`Token`]s.
-//! - `quote`: text back into a token, and made safe for a terminal.
+//! - [`crate::quote`] (outside, as keys and replies use it too): text back
+//!   into a token, and made safe for a terminal.
 //! - `parse`: tokens into a [`Command`]; how each argument is written back.
 //! - `apply`: a [`Command`] run against the node.
 //! - [`trace`]: `trace` and `routing`'s arguments (`--svg FILE`), run.
-//! - `error`: [`ParseError`].
+//! - [`error`]: [`ParseError`] and [`Rejected`], which replies carry.
 
 mod apply;
-mod error;
+pub mod error;
 mod parse;
-mod quote;
 mod table;
 mod tokenize;
 pub mod trace;
 
 use std::str::FromStr;
 
+pub use crate::quote::{escape_controls, needs_escape, quote, quote_always};
 pub use apply::{apply, reply_to};
-pub use error::ParseError;
-pub use quote::{escape_controls, needs_escape, quote, quote_always};
+pub use error::{ParseError, Rejected};
 pub use table::{COMMANDS, Command, Spec, lookup};
 pub use tokenize::{Token, tokenize};
 
@@ -37,16 +37,6 @@ pub const QUOTING: &[&str] = &[
     r"outside quotes, a backslash keeps a space, quote or backslash in the word: my\ key",
     "an unquoted VALUE is the rest of the line: inner spaces kept as typed, outer ones dropped",
 ];
-
-/// A line or argument list that is not a command: the word it started with
-/// (the JSON `"cmd"` of the error reply) and why.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rejected {
-    /// The command's name when it was recognised, else the first word.
-    pub cmd: String,
-    /// What is wrong.
-    pub error: ParseError,
-}
 
 impl Command {
     /// Builds a command from tokens: the first names it, the rest are its
@@ -109,21 +99,25 @@ impl FromStr for Command {
 }
 
 /// The commands (usage, help, aliases) and the quoting rules, from the
-/// table: the text of `help`, and the end of `p2pnode --help`.
+/// table: what `help` answers.
+pub fn help() -> crate::output::Help {
+    crate::output::Help {
+        commands: COMMANDS
+            .iter()
+            .map(|s| crate::output::CommandHelp {
+                name: s.name,
+                aliases: s.aliases,
+                usage: s.usage,
+                about: s.help,
+            })
+            .collect(),
+        quoting: QUOTING,
+    }
+}
+
+/// The text of `help`, and the end of `p2pnode --help`.
 pub fn help_text() -> String {
-    let mut s = String::from("commands:");
-    for spec in COMMANDS {
-        let aliases = match spec.aliases {
-            [] => String::new(),
-            a => format!(" (also: {})", a.join(", ")),
-        };
-        s.push_str(&format!("\n  {:<32} {}{aliases}", spec.usage, spec.help));
-    }
-    s.push_str("\nquoting:");
-    for rule in QUOTING {
-        s.push_str(&format!("\n  {rule}"));
-    }
-    s
+    crate::output::text::help(&help())
 }
 
 /// The text after clap's options in `p2pnode --help`: `examples`, then

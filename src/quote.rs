@@ -2,7 +2,8 @@
 //! text from users or peers on a terminal without letting it move the
 //! cursor or fake a line ([`escape_controls`]).
 //!
-//! [`quote`] is the inverse of the tokenizer: `tokenize(quote(s))` is `[s]`
+//! [`quote`] is the inverse of the tokenizer ([`crate::command::tokenize`]):
+//! `tokenize(quote(s))` is `[s]`
 //! for every string, which the property tests check.
 
 use std::borrow::Cow;

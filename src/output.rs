@@ -16,14 +16,14 @@ use std::time::Duration;
 mod json;
 mod ops;
 pub mod svg;
-mod text;
+pub mod text;
 mod trace;
 
 use libp2p::PeerId;
 
-use crate::command::{ParseError, Rejected};
+use crate::command::error::{ParseError, Rejected};
 use crate::keys::UserKey;
-use crate::network::client::{
+use crate::reports::{
     Bucket, Close, GetReport, NodeInfo, PeerInfo, ProvideReport, ProvidersReport, PutReport, Stats,
 };
 
@@ -31,14 +31,7 @@ pub use json::{listening_event, metrics_event};
 pub use svg::Picture;
 pub use text::show_value;
 
-/// How replies are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// Friendly text.
-    Human,
-    /// One JSON object per line.
-    Json,
-}
+pub use crate::config::Format;
 
 /// What a command produced.
 #[derive(Debug)]
@@ -52,7 +45,7 @@ pub enum Body {
     /// `providers`.
     Providers(ProvidersReport),
     /// `trace`.
-    Trace(Box<crate::network::trace::TraceReport>),
+    Trace(Box<crate::reports::trace::TraceReport>),
     /// `peers`.
     Peers(Vec<PeerInfo>),
     /// `id`.
@@ -80,9 +73,32 @@ pub enum Body {
     /// `log-level`: the filter now in force.
     LogLevel(String),
     /// `help`.
-    Help,
+    Help(Help),
     /// `quit`.
     Quit,
+}
+
+/// What `help` shows: every command and how keys and values are written,
+/// as the command table ([`crate::command::COMMANDS`]) describes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Help {
+    /// The commands, in the table's order.
+    pub commands: Vec<CommandHelp>,
+    /// The quoting rules, one line each.
+    pub quoting: &'static [&'static str],
+}
+
+/// One command's row of [`Help`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandHelp {
+    /// Its name, as typed.
+    pub name: &'static str,
+    /// Other names accepted for it.
+    pub aliases: &'static [&'static str],
+    /// How it is written, with its arguments.
+    pub usage: &'static str,
+    /// What it does, in one line.
+    pub about: &'static str,
 }
 
 /// Why a command failed: the `"error"` of its reply.
@@ -244,6 +260,28 @@ impl Reply {
     /// Why it failed, if it did.
     pub fn failure(&self) -> Option<&Failure> {
         self.failure.as_ref()
+    }
+
+    /// The outcome in one word, the `outcome` label of the
+    /// `p2pnode_commands_total` metric: `ok`, or why the command failed.
+    pub fn outcome(&self) -> &'static str {
+        use crate::Error;
+        match &self.failure {
+            None => "ok",
+            Some(Failure::Parse(_)) => "invalid",
+            Some(Failure::NotFound | Failure::Oversized { .. }) => "not_found",
+            Some(Failure::PutQuorum { .. } | Failure::GetQuorum { .. }) => "quorum_not_met",
+            Some(Failure::Unhealthy(_)) => "unhealthy",
+            Some(Failure::Picture { .. }) => "picture_not_written",
+            Some(Failure::Node(e)) => match e {
+                Error::Invalid(_) => "invalid",
+                Error::Refused(_) => "refused",
+                Error::StoreWrite { .. } => "store_error",
+                Error::Stopped => "stopped",
+                Error::Dial(_) => "dial_error",
+                Error::Network(_) => "network_error",
+            },
+        }
     }
 
     /// Whether the command succeeded (the `"ok"` of its JSON).

@@ -1,7 +1,6 @@
 //! The network side of a node: the swarm, the event loop that owns it, and
 //! the [`Client`] handle the rest of the program uses.
 
-pub mod address;
 // The derive macro generates an event enum without docs; its variants mirror the fields.
 #[allow(missing_docs)]
 pub mod behaviour;
@@ -13,9 +12,8 @@ mod peers;
 mod pending_per_ip;
 pub mod pnet_check;
 mod ratelimit;
-pub mod reports;
+
 mod retry;
-pub mod trace;
 pub mod transport;
 
 use std::time::Duration;
@@ -25,9 +23,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{Instrument, info};
 
+pub use crate::reports::Quorum;
 pub use client::Client;
 pub use event_loop::Settings;
-pub use reports::Quorum;
 pub use transport::Kind;
 
 use event_loop::EventLoop;
@@ -98,11 +96,13 @@ impl Node {
         event_loop.set_reach(config.reach.clone());
         let mut metrics_addr = None;
         if let Some(addr) = config.metrics {
-            let recorder = crate::metrics::start(addr, &served).await?;
+            let recorder =
+                crate::metrics::start(addr, &served, &cause::Cause::ALL.map(cause::Cause::label))
+                    .await?;
             metrics_addr = Some(recorder.addr());
             event_loop.set_metrics(recorder);
         }
-        let span = tracing::info_span!("node", peer = %short(&peer_id));
+        let span = tracing::info_span!("node", peer = %crate::reports::short(&peer_id));
         let listen_addrs = event_loop
             .listen(&config.listen, &config.announce, LISTEN_TIMEOUT)
             .instrument(span.clone())
@@ -141,10 +141,4 @@ impl Node {
     pub async fn stopped(&mut self) {
         let _ = (&mut self.task).await;
     }
-}
-
-/// The last characters of a peer ID: enough to tell nodes apart in logs.
-pub fn short(peer: &PeerId) -> String {
-    let s = peer.to_string();
-    s[s.len().saturating_sub(6)..].to_string()
 }

@@ -14,6 +14,7 @@
 //! are the answer).
 
 mod admit;
+mod bootstrap;
 mod commands;
 mod connections;
 mod find_peer;
@@ -43,11 +44,12 @@ use tracing::info;
 use super::behaviour::Behaviour;
 use super::client::Command;
 use super::peers::PeerBook;
-use super::reports::Stats;
-use crate::config::{Limits, Timings};
+use crate::config::Timings;
 use crate::dht::protocols::KadProtocols;
 use crate::dht::routing::RoutingTable;
 use crate::error::{Error, StartError};
+use crate::reports::Stats;
+use crate::store::Limits;
 use crate::store::Store;
 
 /// How often the loop looks at its timers (lookup rounds, retries, jobs).
@@ -106,7 +108,7 @@ pub struct EventLoop {
     connection_failures: connections::Failures,
     /// Since when the node has had no peer (`None`: it has one).
     alone_since: Option<Instant>,
-    reach: super::address::Reach,
+    reach: crate::address::Reach,
 }
 
 impl EventLoop {
@@ -149,7 +151,7 @@ impl EventLoop {
             metrics: None,
             connection_failures: connections::Failures::default(),
             alone_since: Some(Instant::now()),
-            reach: super::address::Reach::default(),
+            reach: crate::address::Reach::default(),
         }
     }
 
@@ -166,7 +168,7 @@ impl EventLoop {
 
     /// Advertises and keeps only the addresses `reach` admits
     /// (`--announce-subnet`); set before [`EventLoop::listen`].
-    pub(crate) fn set_reach(&mut self, reach: super::address::Reach) {
+    pub(crate) fn set_reach(&mut self, reach: crate::address::Reach) {
         self.reach = reach;
     }
 
@@ -193,7 +195,7 @@ impl EventLoop {
         let me = *self.swarm.local_peer_id();
         self.listening
             .iter()
-            .map(|a| super::address::with_p2p(a, me))
+            .map(|a| crate::address::with_p2p(a, me))
             .collect()
     }
 
@@ -338,19 +340,4 @@ impl EventLoop {
             .collect();
         self.store.save_peers(peers);
     }
-}
-
-/// An error with its sources, on one line.
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(inner) = source {
-        let text = inner.to_string();
-        if !text.is_empty() && !s.contains(&text) {
-            s.push_str(": ");
-            s.push_str(&text);
-        }
-        source = inner.source();
-    }
-    s.replace('\n', " ")
 }

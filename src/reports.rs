@@ -1,4 +1,4 @@
-//! What the node answers to each request of a [`Client`](super::Client):
+//! What the node answers to each request of a [`Client`](crate::network::Client):
 //! plain data, counted from what happened (never what usually happens),
 //! rendered for people or as JSON by [`crate::output`].
 
@@ -8,6 +8,8 @@ use std::time::Duration;
 use libp2p::{Multiaddr, PeerId};
 
 use crate::dht::{RecordKey, Version};
+
+pub mod trace;
 
 /// How many peers must answer a `put` or `get` before it counts as done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -240,4 +242,11 @@ pub struct Stats {
     pub store_quarantined: usize,
     /// Where Prometheus metrics are served (`--metrics`), if anywhere.
     pub metrics: Option<std::net::SocketAddr>,
+}
+
+/// The last characters of a peer ID: enough to tell nodes apart in logs
+/// and pictures.
+pub fn short(peer: &PeerId) -> String {
+    let s = peer.to_string();
+    s[s.len().saturating_sub(6)..].to_string()
 }

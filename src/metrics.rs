@@ -25,8 +25,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use libp2p::metrics::Recorder as _;
-use libp2p::swarm::SwarmEvent;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -41,8 +39,7 @@ pub use commands::Commands;
 pub use http::to_text_format;
 
 use crate::error::StartError;
-use crate::network::behaviour::BehaviourEvent;
-use crate::network::reports::Stats;
+use crate::reports::Stats;
 
 /// The metric name prefix of p2pnode's own metrics (libp2p's use `libp2p_`).
 const PREFIX: &str = "p2pnode";
@@ -109,15 +106,10 @@ impl Recorder {
         self.addr
     }
 
-    /// Records a swarm event and the behaviour event inside it.
-    pub fn record(&self, event: &SwarmEvent<BehaviourEvent>) {
-        match event {
-            // DHT requests are counted by p2pnode's own metrics.
-            SwarmEvent::Behaviour(BehaviourEvent::Kad(_)) => {}
-            SwarmEvent::Behaviour(BehaviourEvent::Identify(e)) => self.libp2p.record(e),
-            SwarmEvent::Behaviour(BehaviourEvent::Ping(e)) => self.libp2p.record(e),
-            other => self.libp2p.record(other),
-        }
+    /// libp2p's own metrics (connections, identify, ping), which the
+    /// event loop records its swarm events into.
+    pub fn libp2p(&self) -> &libp2p::metrics::Metrics {
+        &self.libp2p
     }
 
     /// Records one finished DHT query of `kind`: how long it took and how
@@ -138,7 +130,7 @@ impl Recorder {
     }
 
     /// Counts one connection that failed (`direction`: `outgoing` or
-    /// `incoming`), by cause ([`crate::network::cause::Cause::label`]).
+    /// `incoming`), by cause (one of the labels given to [`start`]).
     pub fn connection_error(&self, direction: &'static str, cause: &'static str) {
         self.connection_errors
             .get_or_create(&ConnectionLabels { direction, cause })
@@ -160,8 +152,13 @@ impl Recorder {
 
 /// Binds `addr`, starts serving metrics on it, and returns the recorder the
 /// event loop feeds; `commands` (counted by the command layer) are served
-/// too. The server stops when the recorder is dropped.
-pub async fn start(addr: SocketAddr, commands: &Commands) -> Result<Recorder, StartError> {
+/// too, and `connection_causes` (every cause a connection error can have)
+/// start at zero. The server stops when the recorder is dropped.
+pub async fn start(
+    addr: SocketAddr,
+    commands: &Commands,
+    connection_causes: &[&'static str],
+) -> Result<Recorder, StartError> {
     let setup = |e: std::io::Error| StartError::Setup(format!("metrics address {addr}: {e}"));
     let listener = TcpListener::bind(addr).await.map_err(setup)?;
     let bound = listener.local_addr().map_err(setup)?;
@@ -182,11 +179,8 @@ pub async fn start(addr: SocketAddr, commands: &Commands) -> Result<Recorder, St
     // Every series starts at zero, so `increase()` sees the first one.
     let connection_errors = Family::<ConnectionLabels, Counter>::default();
     for direction in ["incoming", "outgoing"] {
-        for cause in crate::network::cause::Cause::ALL {
-            let _ = connection_errors.get_or_create(&ConnectionLabels {
-                direction,
-                cause: cause.label(),
-            });
+        for &cause in connection_causes {
+            let _ = connection_errors.get_or_create(&ConnectionLabels { direction, cause });
         }
     }
     let request_failures = Family::<CauseLabels, Counter>::default();
