@@ -49,7 +49,7 @@ pub fn load_or_create(dir: &Path) -> Result<Keypair, StartError> {
             let key = Keypair::generate_ed25519();
             let bytes = key.to_protobuf_encoding().map_err(|e| err(e.to_string()))?;
             write_private(&path, &bytes).map_err(|e| err(e.to_string()))?;
-            tracing::info!(path = %path.display(), peer = %key.public().to_peer_id(), "created a new identity");
+            tracing::info!(target: crate::logging::STARTUP, path = %path.display(), peer = %key.public().to_peer_id(), "created a new identity");
             Ok(key)
         }
         Err(e) => Err(err(e.to_string())),

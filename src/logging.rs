@@ -14,6 +14,21 @@ use tracing_subscriber::{EnvFilter, Registry, fmt, reload};
 
 use crate::terminal::log::LogWriter;
 
+/// The target of the start-up events the banner repeats (identity, store
+/// opened, listen addresses, how the node joins): a terminal's default
+/// filter leaves them out, as the banner right under them says the same;
+/// log files and `docker logs` keep them.
+pub const STARTUP: &str = "p2pnode::startup";
+
+/// Logs on a terminal when `RUST_LOG` is unset: p2pnode's own news (joined,
+/// lost peers, refused records) and any library's errors, not the libraries'
+/// routine warnings, nor the start-up events the banner repeats
+/// ([`STARTUP`]) unless they warn.
+pub const TERMINAL_LOG: &str = "p2pnode=info,p2pnode::startup=warn,error";
+
+/// Logs elsewhere (files, `docker logs`, journald) when `RUST_LOG` is unset.
+pub const DEFAULT_LOG: &str = "info";
+
 /// The line editor's own logs, never shown: printed above its own prompt,
 /// each line would cause the next.
 const QUIET_EDITOR: &str = "rustyline=off";
@@ -61,11 +76,20 @@ fn filter(spec: &str) -> Result<EnvFilter, LevelError> {
         .map_err(|e| invalid(e.to_string()))
 }
 
-/// Installs the process's subscriber: `RUST_LOG` if set, else `default`;
-/// text (with colours when `ansi`) or JSON lines. Does nothing when a
-/// subscriber is already installed.
+/// The filter to start with: `RUST_LOG` when it says something, else
+/// `default`. An empty `RUST_LOG` (`export RUST_LOG=` in a shell profile)
+/// counts as unset, as it does for `env_logger`.
+fn initial_spec(rust_log: Option<String>, default: &str) -> String {
+    rust_log
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| default.to_string())
+}
+
+/// Installs the process's subscriber: `RUST_LOG` if set (and not empty),
+/// else `default`; text (with colours when `ansi`) or JSON lines. Does
+/// nothing when a subscriber is already installed.
 pub fn init(format: LogFormat, default: &str, ansi: bool) {
-    let spec = std::env::var("RUST_LOG").unwrap_or_else(|_| default.to_string());
+    let spec = initial_spec(std::env::var("RUST_LOG").ok(), default);
     let initial = filter(&spec).or_else(|_| filter(default));
     let Ok(initial) = initial else {
         return;
@@ -116,5 +140,19 @@ mod tests {
         let e = filter("p2pnode=loud").unwrap_err();
         assert!(e.to_string().contains("p2pnode=loud"), "{e}");
         assert!(!e.to_string().contains('\n'));
+    }
+
+    #[test]
+    fn a_terminal_leaves_out_what_the_banner_says() {
+        assert!(TERMINAL_LOG.contains(&format!("{STARTUP}=warn")));
+        assert!(filter(TERMINAL_LOG).is_ok() && filter(DEFAULT_LOG).is_ok());
+    }
+
+    #[test]
+    fn an_empty_rust_log_is_no_filter_at_all() {
+        assert_eq!(initial_spec(None, "warn"), "warn");
+        assert_eq!(initial_spec(Some(String::new()), "warn"), "warn");
+        assert_eq!(initial_spec(Some("  ".into()), "warn"), "warn");
+        assert_eq!(initial_spec(Some("debug".into()), "warn"), "debug");
     }
 }

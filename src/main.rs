@@ -13,14 +13,6 @@ use p2pnode::logging::LogFormat;
 use p2pnode::{Config, control, node};
 use tracing::info;
 
-/// Logs on a terminal when `RUST_LOG` is unset: p2pnode's own news (joined,
-/// lost peers, refused records) and any library's errors, not the libraries'
-/// routine warnings.
-const TERMINAL_LOG: &str = "p2pnode=info,error";
-
-/// Logs elsewhere (files, `docker logs`, journald) when `RUST_LOG` is unset.
-const DEFAULT_LOG: &str = "info";
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.node.log_format);
@@ -57,9 +49,9 @@ fn main() -> ExitCode {
 fn init_logging(format: LogFormat) {
     let on_terminal = std::io::stderr().is_terminal();
     let default = if on_terminal {
-        TERMINAL_LOG
+        p2pnode::logging::TERMINAL_LOG
     } else {
-        DEFAULT_LOG
+        p2pnode::logging::DEFAULT_LOG
     };
     // Colours only for people: never inside JSON lines or log files.
     p2pnode::logging::init(format, default, on_terminal && format == LogFormat::Text);

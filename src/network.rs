@@ -110,13 +110,13 @@ impl Node {
         let mode = event_loop.join_mode();
         match mode {
             "create" => {
-                info!(parent: &span, %peer_id, "no bootstrap peers: creating a new network")
+                info!(target: crate::logging::STARTUP, parent: &span, %peer_id, "no bootstrap peers: creating a new network")
             }
             "rejoin" => {
-                info!(parent: &span, %peer_id, "rejoining through the peers saved at the last run")
+                info!(target: crate::logging::STARTUP, parent: &span, %peer_id, "rejoining through the peers saved at the last run")
             }
             _ => {
-                info!(parent: &span, %peer_id, peers = config.bootstrap.len(), "joining through bootstrap peers")
+                info!(target: crate::logging::STARTUP, parent: &span, %peer_id, peers = config.bootstrap.len(), "joining through bootstrap peers")
             }
         }
         let task = tokio::spawn(event_loop.run().instrument(span));

@@ -157,7 +157,7 @@ impl Store {
             warn!(path = %path.display(), entries = report.unknown,
                 "entries written in a format this p2pnode does not know (a newer one?) were left on disk and skipped");
         }
-        info!(path = %path.display(), records = store.record_count(),
+        info!(target: crate::logging::STARTUP, path = %path.display(), records = store.record_count(),
             providers = store.providers.len(), expired = report.expired,
             corrupt = report.corrupt, "record store opened");
         store.load = report;

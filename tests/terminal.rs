@@ -32,6 +32,11 @@ struct Screen {
 
 impl Screen {
     fn start(args: &[&str]) -> Screen {
+        Screen::start_with_rust_log(args, None)
+    }
+
+    /// [`Screen::start`] with `RUST_LOG` set to `rust_log` (`None`: unset).
+    fn start_with_rust_log(args: &[&str], rust_log: Option<&str>) -> Screen {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("tmux.conf"), "set -g remain-on-exit on\n")
             .expect("write tmux.conf");
@@ -55,6 +60,7 @@ impl Screen {
             // The defaults a person gets: no RUST_LOG, no P2P_REMOTE_HOST.
             .env_remove("RUST_LOG")
             .env_remove("P2P_REMOTE_HOST")
+            .envs(rust_log.map(|v| ("RUST_LOG", v)))
             .status()
             .unwrap_or_else(|e| panic!("cannot run tmux ({e}): install it (apt-get install tmux)"));
         assert!(status.success(), "tmux new-session failed: {status}");
@@ -225,6 +231,31 @@ fn a_log_line_lands_above_the_prompt_and_the_line_being_typed_survives() {
     screen.wait_for("get answer", SCREEN_TIMEOUT, |s| {
         lines(s).contains(&"and the rest")
     });
+}
+
+#[test]
+fn the_banner_is_not_repeated_by_log_lines_even_with_an_empty_rust_log() {
+    // `export RUST_LOG=` in a profile is common; it means "unset".
+    for rust_log in [None, Some("")] {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = data_dir(tmp.path());
+        let args = ["--ephemeral", "--listen", "/ip4/127.0.0.1/tcp/0"];
+        let screen =
+            Screen::start_with_rust_log(&[&args[..], &["--data-dir", &dir]].concat(), rust_log);
+        let text = screen.wait_for("prompt", SCREEN_TIMEOUT, |s| last_line(s) == PROMPT);
+        assert!(text.contains("listening on /ip4/127.0.0.1/tcp/"), "{text}");
+        for startup in [
+            "INFO",
+            "listening address=",
+            "record store opened",
+            "creating a new network",
+        ] {
+            assert!(
+                !text.contains(startup),
+                "RUST_LOG={rust_log:?}: start-up log line on screen ({startup}):\n{text}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -49,7 +49,7 @@ impl EventLoop {
                 listener_id,
                 address,
             } => {
-                info!(%address, "listening");
+                info!(target: crate::logging::STARTUP, %address, "listening");
                 self.pending_listen.remove(&listener_id);
                 if !self.listening.contains(&address) {
                     self.listening.push(address);
