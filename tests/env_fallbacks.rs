@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use p2pnode_testkit::process::{free_tcp_port, run_bounded_with};
-use p2pnode_testkit::{Finished, run_bounded, write_swarm_key};
+use p2pnode_testkit::{Binary, Finished, Opts, run_bounded, write_swarm_key};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_p2pnode");
@@ -304,4 +304,13 @@ fn variables_are_the_settings_in_force() {
     }
     // P2PNODE_EPHEMERAL: nothing written to the data directory's store.
     assert!(!data.join(p2pnode::store::DB_FILE).exists());
+}
+
+#[test]
+fn an_empty_p2p_remote_host_creates_a_network() {
+    // As compose files write it: `P2P_REMOTE_HOST: ""`.
+    let mut n = Binary::new(BIN).start(Opts::default().env("P2P_REMOTE_HOST", ""));
+    let started = n.wait_event("started", BOUND);
+    assert_eq!(started["mode"], "create", "{started}");
+    assert_eq!(started["bootstrap"], serde_json::json!([]), "{started}");
 }
