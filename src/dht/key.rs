@@ -107,14 +107,19 @@ impl Distance {
     }
 
     /// log2 of the distance as a real number (`None` for distance zero):
-    /// 255.0 is as far as two points can be, and each bit of common prefix
-    /// takes about 1 off. What `trace` shows and draws to place peers.
+    /// always below 256.0 (two points differ in at most 256 bits, so the
+    /// distance is below 2^256), and each bit of common prefix takes about
+    /// 1 off. What `trace` shows and draws to place peers.
     pub fn log2(&self) -> Option<f64> {
         let first = self.0.iter().position(|b| *b != 0)?;
         let window = &self.0[first..(first + 8).min(32)];
         let v = window.iter().fold(0u64, |v, b| (v << 8) | u64::from(*b));
         let shift = 8 * (32 - first - window.len());
-        Some((v as f64).log2() + shift as f64)
+        let l = (v as f64).log2() + shift as f64;
+        // `v as f64` rounds to 53 bits, so a window of ones can round up to
+        // the next power of two: stay below it, as the distance does.
+        let top = self.ilog2().map_or(0.0, f64::from);
+        Some(l.min(top + 1.0 - 1e-9))
     }
 
     /// The distance as 64 hexadecimal digits.

@@ -85,10 +85,13 @@ pub fn bits(p: &Point, n: usize) -> String {
         .collect()
 }
 
-/// `2^x` for a distance (how far, on the scale the picture uses).
+/// `2^x` for a distance (how far, on the scale the picture uses), with x
+/// rounded down to one decimal so the text never overstates the distance:
+/// the farthest peers show `2^255.9`, never `2^256.0`, which no distance
+/// reaches.
 pub fn log2_text(d: &Distance) -> String {
     match d.log2() {
-        Some(l) => format!("2^{l:.1}"),
+        Some(l) => format!("2^{:.1}", (l * 10.0).floor() / 10.0),
         None => "0".into(),
     }
 }
@@ -204,5 +207,22 @@ fn outcome(r: &TraceReport) -> String {
                 all.join(", ")
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distances_are_shown_rounded_down() {
+        let p = Point::of_bytes(b"greeting");
+        // Highest bit 255 and every bit below set: just under 2^256.
+        let far = p.distance(&p.in_bucket(255, [0xff; 32]));
+        assert_eq!(log2_text(&far), "2^255.9");
+        assert_eq!(log2_text(&p.distance(&p.in_bucket(0, [0; 32]))), "2^0.0");
+        // Distance 3: log2 3 = 1.58.
+        assert_eq!(log2_text(&p.distance(&p.in_bucket(1, [0xff; 32]))), "2^1.5");
+        assert_eq!(log2_text(&p.distance(&p)), "0");
     }
 }
