@@ -87,6 +87,65 @@ fn sigterm_flushes_and_a_restart_keeps_peer_id_records_and_providers() {
     });
 }
 
+/// Guards the re-announcement of provider records after a restart (issue
+/// 12 item 1): B provides while alone, stops, and restarts into a network
+/// (A, C) that never held its provider record; only B's re-announcement
+/// can put the record in A's and C's stores (the periodic one is 22 h
+/// away). `providers` on C would find B by asking B itself, so the proof
+/// is the record held in the others' stores (`stats.provider_records`).
+#[test]
+fn a_restarted_node_announces_its_provider_records_to_peers_that_never_held_them() {
+    let (_tmp, dir) = data_dir();
+    let mut b = restart(&dir, None);
+    assert_ok(&b.cmd("provide served-by-b"));
+    let peer = b.peer_id.clone();
+    b.signal(Signal::SIGTERM);
+    assert!(b.wait_exit(SHUTDOWN_BOUND).expect("exit").success());
+
+    let mut a = BIN.start(Opts::default());
+    let seed = a.tcp_addr().to_string();
+    let mut c = BIN.start(Opts::default().bootstrap(seed.clone()));
+    c.wait_routing(1, SETTLE);
+    for n in [&mut a, &mut c] {
+        assert_eq!(n.stat("provider_records"), 0, "nobody held it before");
+    }
+    let b = restart(&dir, Some(&seed));
+    assert_eq!(b.peer_id, peer);
+    for n in [&mut a, &mut c] {
+        n.wait_for("stats", SETTLE, |v| v["provider_records"] == 1);
+    }
+    let found = c.cmd("providers served-by-b");
+    assert_eq!(found["providers"], serde_json::json!([peer]), "{found}");
+    drop(b);
+}
+
+/// Guards the store's flush on shutdown (issue 12 item 4): what a node
+/// writes as it stops (its routing table's peers, saved for the next
+/// start) must reach the disk before the process exits. B stops within
+/// the 30 s of its first periodic save, so the save made on shutdown is
+/// the only one: without the writer drained on shutdown (`Store::close`,
+/// from `EventLoop::shutdown` and from the store's drop) the restart has
+/// no peer to rejoin through. (Records need no flush on shutdown: every
+/// put is committed before it is answered, and a peer's push before it is
+/// acknowledged; `stats.unflushed` is 0 once those answers are in.)
+#[test]
+fn sigterm_saves_the_routing_table_so_a_restart_rejoins_without_bootstrap_peers() {
+    let (_tmp, dir) = data_dir();
+    let started = Instant::now();
+    let (mut a, mut b, _seed) = pair(&dir);
+    assert_eq!(b.stat("unflushed"), 0);
+    b.signal(Signal::SIGTERM);
+    assert!(b.wait_exit(SHUTDOWN_BOUND).expect("exit").success());
+    let ran = started.elapsed();
+    let mut b = restart(&dir, None);
+    let event = b.wait_event("started", SETTLE);
+    if ran < std::time::Duration::from_secs(25) {
+        assert_eq!(event["mode"], "rejoin", "saved on shutdown: {event}");
+    }
+    b.wait_routing(1, SETTLE);
+    a.wait_routing(1, SETTLE);
+}
+
 #[test]
 fn ctrl_d_shuts_down_in_bounded_time_with_records_persisted() {
     let (_tmp, dir) = data_dir();
