@@ -159,3 +159,74 @@ fn a_script_file_on_stdin_is_answered_in_order() {
     );
     assert_eq!(answers[3]["value"], "hello world");
 }
+
+/// Guards the JSON `started` event (issue 12 item 6): README documents
+/// `{"event":"started","peer_id","mode","bootstrap"}`: the peer ID of the
+/// listening addresses, `create` with no peers to join through, `join`
+/// with the bootstrap peers given, listed as given.
+#[test]
+fn the_started_event_names_the_peer_id_the_mode_and_the_bootstrap_peers() {
+    let mut a = BIN.start(Opts::default());
+    let started = a.wait_event("started", SETTLE);
+    let expected = serde_json::json!({
+        "event": "started",
+        "peer_id": a.peer_id,
+        "mode": "create",
+        "bootstrap": [],
+    });
+    assert_eq!(started, expected);
+    let seed = a.tcp_addr().to_string();
+    let mut b = BIN.start(Opts::default().bootstrap(&seed));
+    let started = b.wait_event("started", SETTLE);
+    let expected = serde_json::json!({
+        "event": "started",
+        "peer_id": b.peer_id,
+        "mode": "join",
+        "bootstrap": [seed],
+    });
+    assert_eq!(started, expected);
+    assert!(
+        b.addrs.iter().all(|x| x.ends_with(&b.peer_id)),
+        "{:?}",
+        b.addrs
+    );
+}
+
+/// Guards the address filter (issue 12 item 8; README: addresses from
+/// identify are added to the routing table "never `0.0.0.0` or port 0"):
+/// a peer serving the DHT that advertises `0.0.0.0`, `::` and port-0
+/// addresses beside a real one enters the routing table with the real
+/// one only (so neither our dials nor our FIND_NODE answers carry them).
+#[test]
+fn unspecified_and_port_0_addresses_a_peer_advertises_are_not_kept() {
+    let mut a = BIN.start(Opts::default());
+    let good = "/ip4/127.0.0.1/tcp/9";
+    let advertised: Vec<libp2p::Multiaddr> = [
+        "/ip4/0.0.0.0/tcp/4001",
+        "/ip6/::/tcp/4001",
+        "/ip4/127.0.0.1/tcp/0",
+        "/ip4/127.0.0.1/udp/0/quic-v1",
+        good,
+    ]
+    .iter()
+    .map(|s| s.parse().expect("a multiaddr"))
+    .collect();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let mut rogue = p2pnode_testkit::rogue::Rogue::advertising(&advertised);
+    rt.block_on(rogue.connect(&a.tcp_addr().parse().expect("a multiaddr")));
+    let id = rogue.peer_id().to_string();
+    let routing = a.wait_for("routing", SETTLE, |v| {
+        p2pnode_testkit::routing_ids(v).contains(&id)
+    });
+    let entry = routing["buckets"]
+        .as_array()
+        .expect("buckets")
+        .iter()
+        .flat_map(|b| b["peers"].as_array().cloned().unwrap_or_default())
+        .find(|p| p["peer"] == *id)
+        .expect("the peer's entry");
+    assert_eq!(entry["addrs"], serde_json::json!([good]), "{entry}");
+}

@@ -58,6 +58,22 @@ pub struct Rogue {
 impl Rogue {
     /// A new rogue with a fresh identity.
     pub fn new() -> Rogue {
+        Rogue::build(ProtocolSupport::Outbound)
+    }
+
+    /// A rogue that says through identify it serves the DHT and advertises
+    /// `addrs` as its addresses (identify's listen addresses), whatever
+    /// they are (`0.0.0.0`, port 0...): a node decides which it keeps. It
+    /// answers no request (nobody polls it between the test's calls).
+    pub fn advertising(addrs: &[Multiaddr]) -> Rogue {
+        let mut rogue = Rogue::build(ProtocolSupport::Full);
+        for a in addrs {
+            rogue.swarm.add_external_address(a.clone());
+        }
+        rogue
+    }
+
+    fn build(support: ProtocolSupport) -> Rogue {
         let key = Keypair::generate_ed25519();
         let swarm = libp2p::SwarmBuilder::with_existing_identity(key.clone())
             .with_tokio()
@@ -70,7 +86,7 @@ impl Rogue {
             .with_behaviour(|k| Behaviour {
                 kad: request_response::Behaviour::with_codec(
                     KadCodec::new(MAX_MESSAGE),
-                    [(p2pnode::dht::PROTOCOL, ProtocolSupport::Outbound)],
+                    [(p2pnode::dht::PROTOCOL, support)],
                     request_response::Config::default().with_request_timeout(TIMEOUT),
                 ),
                 identify: identify::Behaviour::new(
