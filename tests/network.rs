@@ -6,9 +6,10 @@
 
 use std::time::Duration;
 
+use p2pnode::dht::wire::{Message, MessageType, WirePeer};
 use p2pnode_testkit::binary::EXIT_TIMEOUT;
 use p2pnode_testkit::process::{free_tcp_port, run_bounded_with};
-use p2pnode_testkit::{Ask, Binary, Opts, SETTLE, assert_ok, run_bounded};
+use p2pnode_testkit::{Ask, Binary, Opts, SETTLE, assert_ok, eventually, run_bounded};
 use serde_json::Value;
 
 const BIN: Binary = Binary::new(env!("CARGO_BIN_EXE_p2pnode"));
@@ -229,4 +230,67 @@ fn unspecified_and_port_0_addresses_a_peer_advertises_are_not_kept() {
         .find(|p| p["peer"] == *id)
         .expect("the peer's entry");
     assert_eq!(entry["addrs"], serde_json::json!([good]), "{entry}");
+    // The same addresses in its provider record (ADD_PROVIDER): a
+    // GET_PROVIDERS answer carries the real one only.
+    let node: libp2p::PeerId = a.peer_id.parse().expect("a peer id");
+    let rogue_id = rogue.peer_id();
+    let mut add = Message::request(MessageType::AddProvider, b"content".to_vec());
+    add.provider_peers = vec![WirePeer::new(&rogue_id, &advertised, true)];
+    rt.block_on(rogue.request(node, add));
+    let ask = Message::request(MessageType::GetProviders, b"content".to_vec());
+    let answer = eventually(SETTLE, || {
+        let m = rt.block_on(rogue.request(node, ask.clone()));
+        match m.as_ref().map(|m| m.provider_peers.as_slice()) {
+            Some([p]) => Ok(p.decode().expect("a peer")),
+            _ => Err(format!("{m:?}")),
+        }
+    });
+    assert_eq!(answer.peer, rogue_id);
+    let addrs: Vec<String> = answer.addrs.iter().map(ToString::to_string).collect();
+    assert_eq!(addrs, [good], "{answer:?}");
+}
+
+/// Guards the address filter on Kademlia answers (issue 12 item 8): a
+/// peer answering FIND_NODE names another peer with `0.0.0.0`, `::` and
+/// port-0 addresses beside a real one; `dial PEER_ID`, which finds the
+/// peer through that answer, dials the real address only (its error names
+/// each address it tried).
+#[test]
+fn unspecified_and_port_0_addresses_in_kademlia_answers_are_not_dialled() {
+    let mut a = BIN.start(Opts::default());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let own: libp2p::Multiaddr = "/ip4/127.0.0.1/tcp/9".parse().expect("a multiaddr");
+    let mut rogue = p2pnode_testkit::rogue::Rogue::advertising(std::slice::from_ref(&own));
+    rt.block_on(rogue.connect(&a.tcp_addr().parse().expect("a multiaddr")));
+    let id = rogue.peer_id().to_string();
+    a.wait_for("routing", SETTLE, |v| {
+        p2pnode_testkit::routing_ids(v).contains(&id)
+    });
+    let closed = free_tcp_port();
+    let good = format!("/ip4/127.0.0.1/tcp/{closed}");
+    let named: Vec<libp2p::Multiaddr> = [
+        "/ip4/0.0.0.0/tcp/4001",
+        "/ip6/::/tcp/4001",
+        "/ip4/127.0.0.1/tcp/0",
+        good.as_str(),
+    ]
+    .iter()
+    .map(|s| s.parse().expect("a multiaddr"))
+    .collect();
+    let missing = libp2p::PeerId::random();
+    let _server = {
+        let _guard = rt.enter();
+        rogue.serve(vec![WirePeer::new(&missing, &named, false)])
+    };
+    let got = a.cmd(&format!("dial {missing}"));
+    assert_eq!(got["ok"], false, "{got}");
+    let error = got["error"].as_str().expect("an error");
+    assert!(error.contains(&good), "the real address was tried: {got}");
+    for bad in ["0.0.0.0", "/ip6/::/", "/tcp/0"] {
+        assert!(!error.contains(bad), "{bad} was dialled: {got}");
+    }
 }
