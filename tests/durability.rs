@@ -80,7 +80,8 @@ fn sigterm_flushes_and_a_restart_keeps_peer_id_records_and_providers() {
         assert_eq!(v["from"], "local", "{v}");
         assert_eq!(v["value"], format!("value from a {i}"));
     }
-    // Its provider record is announced again once it has joined.
+    // A finds it as a provider (A held the record before the restart, so
+    // this is not proof of the re-announcement: the next test is).
     b.wait_routing(1, SETTLE);
     a.wait_for("providers served-by-b", SETTLE, |v| {
         v["providers"]
