@@ -65,19 +65,54 @@ fn a_node_refuses_locally_what_it_would_refuse_from_a_peer() {
     assert_eq!(a.stat("records"), 0);
 }
 
+/// Guards `put --quorum all` (issue 12 item 5): the answer counts every
+/// alive closest peer (here all three others save the killed one, each
+/// named), a dead peer does not count, and the quorum fails when an alive
+/// peer does not store the record or when there is no other peer at all.
 #[test]
 fn quorum_all_counts_the_live_closest_peers_only() {
-    let mut nodes = BIN.network(3);
+    let mut nodes = BIN.network(4);
     for n in nodes.iter_mut() {
-        n.wait_routing(2, SETTLE);
+        n.wait_routing(3, SETTLE);
     }
-    nodes.pop().expect("C").kill();
+    nodes.pop().expect("D").kill();
+    let alive: Vec<String> = nodes[1..].iter().map(|n| n.peer_id.clone()).collect();
     let a = &mut nodes[0];
     let put = a.cmd("put k v --quorum all");
     assert_ok(&put);
-    assert_eq!(put["replicated"], 1, "{put}");
+    assert_eq!(put["replicated"], 2, "{put}");
+    let mut to: Vec<String> = put["replicated_to"]
+        .as_array()
+        .expect("replicated_to")
+        .iter()
+        .map(|p| p.as_str().expect("a peer id").to_string())
+        .collect();
+    to.sort();
+    let mut expected = alive.clone();
+    expected.sort();
+    assert_eq!(to, expected, "{put}");
     // The dead peer left A's routing table: it did not answer.
-    a.wait_for("routing", Duration::from_secs(30), |v| v["size"] == 1);
+    a.wait_for("routing", Duration::from_secs(30), |v| v["size"] == 2);
     let put = a.cmd("put k2 v --quorum all");
     assert_ok(&put);
+    assert_eq!(put["replicated"], 2, "{put}");
+}
+
+#[test]
+fn quorum_all_fails_when_an_alive_closest_peer_does_not_store_it() {
+    let (mut a, _b) = pair(&["--max-value-size", "8"]);
+    let put = a.cmd("put big 123456789 --quorum all");
+    assert_error(
+        &put,
+        "quorum not met: stored locally, replicated to 0 peer(s)",
+    );
+    assert_eq!(put["refused"].as_array().map(Vec::len), Some(1), "{put}");
+    assert_ok(&a.cmd("put small 1234 --quorum all"));
+    // With no other peer at all, `all` is not met.
+    let mut alone = BIN.start(Opts::default());
+    let put = alone.cmd("put k v --quorum all");
+    assert_error(
+        &put,
+        "quorum not met: stored locally, replicated to 0 peer(s)",
+    );
 }

@@ -75,7 +75,27 @@ fn more_announced_addresses_than_peers_keep_are_refused() {
     assert!(err.contains("at most 16"), "{err}");
     // Sixteen are fine, and a peer learns every one of them.
     let list = announce[..16].join(",");
-    let a = BIN.start(Opts::default().args(&["--announce", &list]));
+    let mut a = BIN.start(Opts::default().args(&["--announce", &list]));
+    // Guards --announce (issue 12 item 7): `id` lists the announced
+    // addresses among the external ones (what identify advertises) and not
+    // among the listen addresses; the peer's routing table below has them.
+    let id = a.cmd("id");
+    let external = id["external"].as_array().expect("external");
+    let listen = id["listen"].as_array().expect("listen");
+    for x in &announce[..16] {
+        assert!(
+            external
+                .iter()
+                .any(|e| e.as_str().is_some_and(|e| e.starts_with(x.as_str()))),
+            "{x} not in external: {id}"
+        );
+        assert!(
+            !listen
+                .iter()
+                .any(|e| e.as_str().is_some_and(|e| e.starts_with(x.as_str()))),
+            "{x} in listen: {id}"
+        );
+    }
     let mut b = BIN.start(Opts::default().bootstrap(a.tcp_addr()));
     // Identify brings the announced addresses after the connection.
     let routing = b.wait_for("routing", SETTLE, |v| {

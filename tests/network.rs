@@ -6,9 +6,10 @@
 
 use std::time::Duration;
 
+use p2pnode::dht::wire::{Message, MessageType, WirePeer};
 use p2pnode_testkit::binary::EXIT_TIMEOUT;
 use p2pnode_testkit::process::{free_tcp_port, run_bounded_with};
-use p2pnode_testkit::{Ask, Binary, Opts, SETTLE, assert_ok, run_bounded};
+use p2pnode_testkit::{Ask, Binary, Opts, SETTLE, assert_ok, eventually, run_bounded};
 use serde_json::Value;
 
 const BIN: Binary = Binary::new(env!("CARGO_BIN_EXE_p2pnode"));
@@ -158,4 +159,138 @@ fn a_script_file_on_stdin_is_answered_in_order() {
         answers[2]
     );
     assert_eq!(answers[3]["value"], "hello world");
+}
+
+/// Guards the JSON `started` event (issue 12 item 6): README documents
+/// `{"event":"started","peer_id","mode","bootstrap"}`: the peer ID of the
+/// listening addresses, `create` with no peers to join through, `join`
+/// with the bootstrap peers given, listed as given.
+#[test]
+fn the_started_event_names_the_peer_id_the_mode_and_the_bootstrap_peers() {
+    let mut a = BIN.start(Opts::default());
+    let started = a.wait_event("started", SETTLE);
+    let expected = serde_json::json!({
+        "event": "started",
+        "peer_id": a.peer_id,
+        "mode": "create",
+        "bootstrap": [],
+    });
+    assert_eq!(started, expected);
+    let seed = a.tcp_addr().to_string();
+    let mut b = BIN.start(Opts::default().bootstrap(&seed));
+    let started = b.wait_event("started", SETTLE);
+    let expected = serde_json::json!({
+        "event": "started",
+        "peer_id": b.peer_id,
+        "mode": "join",
+        "bootstrap": [seed],
+    });
+    assert_eq!(started, expected);
+    assert!(
+        b.addrs.iter().all(|x| x.ends_with(&b.peer_id)),
+        "{:?}",
+        b.addrs
+    );
+}
+
+/// Guards the address filter (issue 12 item 8; README: addresses from
+/// identify are added to the routing table "never `0.0.0.0` or port 0"):
+/// a peer serving the DHT that advertises `0.0.0.0`, `::` and port-0
+/// addresses beside a real one enters the routing table with the real
+/// one only (so neither our dials nor our FIND_NODE answers carry them).
+#[test]
+fn unspecified_and_port_0_addresses_a_peer_advertises_are_not_kept() {
+    let mut a = BIN.start(Opts::default());
+    let good = "/ip4/127.0.0.1/tcp/9";
+    let advertised: Vec<libp2p::Multiaddr> = [
+        "/ip4/0.0.0.0/tcp/4001",
+        "/ip6/::/tcp/4001",
+        "/ip4/127.0.0.1/tcp/0",
+        "/ip4/127.0.0.1/udp/0/quic-v1",
+        good,
+    ]
+    .iter()
+    .map(|s| s.parse().expect("a multiaddr"))
+    .collect();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let mut rogue = p2pnode_testkit::rogue::Rogue::advertising(&advertised);
+    rt.block_on(rogue.connect(&a.tcp_addr().parse().expect("a multiaddr")));
+    let id = rogue.peer_id().to_string();
+    let routing = a.wait_for("routing", SETTLE, |v| {
+        p2pnode_testkit::routing_ids(v).contains(&id)
+    });
+    let entry = routing["buckets"]
+        .as_array()
+        .expect("buckets")
+        .iter()
+        .flat_map(|b| b["peers"].as_array().cloned().unwrap_or_default())
+        .find(|p| p["peer"] == *id)
+        .expect("the peer's entry");
+    assert_eq!(entry["addrs"], serde_json::json!([good]), "{entry}");
+    // The same addresses in its provider record (ADD_PROVIDER): a
+    // GET_PROVIDERS answer carries the real one only.
+    let node: libp2p::PeerId = a.peer_id.parse().expect("a peer id");
+    let rogue_id = rogue.peer_id();
+    let mut add = Message::request(MessageType::AddProvider, b"content".to_vec());
+    add.provider_peers = vec![WirePeer::new(&rogue_id, &advertised, true)];
+    rt.block_on(rogue.request(node, add));
+    let ask = Message::request(MessageType::GetProviders, b"content".to_vec());
+    let answer = eventually(SETTLE, || {
+        let m = rt.block_on(rogue.request(node, ask.clone()));
+        match m.as_ref().map(|m| m.provider_peers.as_slice()) {
+            Some([p]) => Ok(p.decode().expect("a peer")),
+            _ => Err(format!("{m:?}")),
+        }
+    });
+    assert_eq!(answer.peer, rogue_id);
+    let addrs: Vec<String> = answer.addrs.iter().map(ToString::to_string).collect();
+    assert_eq!(addrs, [good], "{answer:?}");
+}
+
+/// Guards the address filter on Kademlia answers (issue 12 item 8): a
+/// peer answering FIND_NODE names another peer with `0.0.0.0`, `::` and
+/// port-0 addresses beside a real one; `dial PEER_ID`, which finds the
+/// peer through that answer, dials the real address only (its error names
+/// each address it tried).
+#[test]
+fn unspecified_and_port_0_addresses_in_kademlia_answers_are_not_dialled() {
+    let mut a = BIN.start(Opts::default());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let own: libp2p::Multiaddr = "/ip4/127.0.0.1/tcp/9".parse().expect("a multiaddr");
+    let mut rogue = p2pnode_testkit::rogue::Rogue::advertising(std::slice::from_ref(&own));
+    rt.block_on(rogue.connect(&a.tcp_addr().parse().expect("a multiaddr")));
+    let id = rogue.peer_id().to_string();
+    a.wait_for("routing", SETTLE, |v| {
+        p2pnode_testkit::routing_ids(v).contains(&id)
+    });
+    let closed = free_tcp_port();
+    let good = format!("/ip4/127.0.0.1/tcp/{closed}");
+    let named: Vec<libp2p::Multiaddr> = [
+        "/ip4/0.0.0.0/tcp/4001",
+        "/ip6/::/tcp/4001",
+        "/ip4/127.0.0.1/tcp/0",
+        good.as_str(),
+    ]
+    .iter()
+    .map(|s| s.parse().expect("a multiaddr"))
+    .collect();
+    let missing = libp2p::PeerId::random();
+    let _server = {
+        let _guard = rt.enter();
+        rogue.serve(vec![WirePeer::new(&missing, &named, false)])
+    };
+    let got = a.cmd(&format!("dial {missing}"));
+    assert_eq!(got["ok"], false, "{got}");
+    let error = got["error"].as_str().expect("an error");
+    assert!(error.contains(&good), "the real address was tried: {got}");
+    for bad in ["0.0.0.0", "/ip6/::/", "/tcp/0"] {
+        assert!(!error.contains(bad), "{bad} was dialled: {got}");
+    }
 }

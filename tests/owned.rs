@@ -138,3 +138,38 @@ fn moved(from: &WireRecord, to: &RecordKey) -> WireRecord {
         ..from.clone()
     }
 }
+
+/// Guards the validation of `/pk/` records from the network (issue 12
+/// item 2): a PUT_VALUE under `/pk/<peer id>` whose value is another
+/// key's public key (or no key at all) is refused over the wire, not
+/// stored, and counted in `records_refused` and
+/// `refused_by_reason.invalid`; the right public key is stored.
+#[test]
+fn a_pk_record_from_the_network_must_hold_the_key_its_key_names() {
+    let mut a = BIN.start(Opts::default());
+    let rt = runtime();
+    let mut rogue = Rogue::new();
+    let peer = rt.block_on(rogue.connect(&a.tcp_addr().parse().expect("a multiaddr")));
+    let id = rogue.peer_id();
+    let pk_key = [b"/pk/".as_slice(), &id.to_bytes()].concat();
+    let other = libp2p::identity::Keypair::generate_ed25519();
+    let wrong = other.public().encode_protobuf();
+    for (what, value) in [("another key", wrong.as_slice()), ("no key", b"nokey")] {
+        let answer = rt.block_on(rogue.put(peer, wire_record(&pk_key, value, 1)));
+        match &answer {
+            Answer::Refused(reason) => assert!(reason.contains("/pk/"), "{what}: {reason}"),
+            other => panic!("{what}: a bad /pk/ record answered {other:?}"),
+        }
+    }
+    let s = a.cmd("stats");
+    assert_eq!(s["records"], 0, "{s}");
+    assert_eq!(s["records_refused"], 2, "{s}");
+    assert_eq!(s["refused_by_reason"]["invalid"], 2, "{s}");
+    let hex_key = format!("hex:{}", hex::encode(&pk_key));
+    assert_eq!(a.cmd(&format!("get {hex_key}"))["error"], "not found");
+    // The right key is stored: the refusals above were for the mismatch.
+    let right = rogue.keypair().public().encode_protobuf();
+    let answer = rt.block_on(rogue.put(peer, wire_record(&pk_key, &right, 1)));
+    assert_eq!(answer, Answer::Stored);
+    assert_eq!(a.stat("records"), 1);
+}

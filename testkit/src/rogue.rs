@@ -14,7 +14,7 @@ use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm, identify, noise, tcp, yamux};
 use p2pnode::dht::codec::KadCodec;
-use p2pnode::dht::wire::{Message, MessageType, WireRecord};
+use p2pnode::dht::wire::{Message, MessageType, WirePeer, WireRecord};
 
 /// How long connecting or one answer may take.
 const TIMEOUT: Duration = Duration::from_secs(20);
@@ -58,6 +58,22 @@ pub struct Rogue {
 impl Rogue {
     /// A new rogue with a fresh identity.
     pub fn new() -> Rogue {
+        Rogue::build(ProtocolSupport::Outbound)
+    }
+
+    /// A rogue that says through identify it serves the DHT and advertises
+    /// `addrs` as its addresses (identify's listen addresses), whatever
+    /// they are (`0.0.0.0`, port 0...): a node decides which it keeps. It
+    /// answers no request (nobody polls it between the test's calls).
+    pub fn advertising(addrs: &[Multiaddr]) -> Rogue {
+        let mut rogue = Rogue::build(ProtocolSupport::Full);
+        for a in addrs {
+            rogue.swarm.add_external_address(a.clone());
+        }
+        rogue
+    }
+
+    fn build(support: ProtocolSupport) -> Rogue {
         let key = Keypair::generate_ed25519();
         let swarm = libp2p::SwarmBuilder::with_existing_identity(key.clone())
             .with_tokio()
@@ -70,7 +86,7 @@ impl Rogue {
             .with_behaviour(|k| Behaviour {
                 kad: request_response::Behaviour::with_codec(
                     KadCodec::new(MAX_MESSAGE),
-                    [(p2pnode::dht::PROTOCOL, ProtocolSupport::Outbound)],
+                    [(p2pnode::dht::PROTOCOL, support)],
                     request_response::Config::default().with_request_timeout(TIMEOUT),
                 ),
                 identify: identify::Behaviour::new(
@@ -144,6 +160,66 @@ impl Rogue {
         tokio::time::timeout(TIMEOUT, wait)
             .await
             .expect("an answer to GET_VALUE in time")
+    }
+
+    /// Sends `message` to `peer` and waits for the answer: `None` when the
+    /// peer answered nothing (ADD_PROVIDER is not answered) or failed.
+    pub async fn request(&mut self, peer: PeerId, message: Message) -> Option<Message> {
+        let id = self.swarm.behaviour_mut().kad.send_request(&peer, message);
+        let wait = async {
+            loop {
+                match self.swarm.select_next_some().await {
+                    SwarmEvent::Behaviour(BehaviourEvent::Kad(
+                        request_response::Event::Message {
+                            message:
+                                request_response::Message::Response {
+                                    request_id,
+                                    response,
+                                },
+                            ..
+                        },
+                    )) if request_id == id => return response,
+                    SwarmEvent::Behaviour(BehaviourEvent::Kad(
+                        request_response::Event::OutboundFailure { request_id, .. },
+                    )) if request_id == id => return None,
+                    _ => {}
+                }
+            }
+        };
+        tokio::time::timeout(TIMEOUT, wait)
+            .await
+            .expect("an answer (or a failure) in time")
+    }
+
+    /// From now on answers every request, in a task of its own on the
+    /// current (multi-threaded) runtime, naming `closer` as the closer
+    /// peers, whatever their addresses: a peer whose answers a node must
+    /// judge. The task ends when the handle is aborted or dropped with
+    /// the runtime.
+    pub fn serve(mut self, closer: Vec<WirePeer>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            loop {
+                if let SwarmEvent::Behaviour(BehaviourEvent::Kad(
+                    request_response::Event::Message {
+                        message:
+                            request_response::Message::Request {
+                                request, channel, ..
+                            },
+                        ..
+                    },
+                )) = self.swarm.select_next_some().await
+                {
+                    let kind = request.kind().unwrap_or(MessageType::FindNode);
+                    let mut m = Message::request(kind, request.key.clone());
+                    m.closer_peers = closer.clone();
+                    let _ = self
+                        .swarm
+                        .behaviour_mut()
+                        .kad
+                        .send_response(channel, Some(m));
+                }
+            }
+        })
     }
 
     /// Sends one PUT_VALUE of `record` to `peer` and waits for the answer.

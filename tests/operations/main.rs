@@ -37,6 +37,11 @@ fn main() -> ExitCode {
         )
         .needs(disk::MOUNT),
         test(
+            "own_puts_answered_ok_on_a_failing_disk_survive_a_sigkill",
+            disk::own_puts_on_a_failing_disk,
+        )
+        .needs(disk::MOUNT),
+        test(
             "the_metrics_pass_promtool_and_serve_every_alerts_metric",
             promtool::metrics,
         )

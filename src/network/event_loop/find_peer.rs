@@ -10,7 +10,7 @@ use tokio::sync::oneshot;
 use super::EventLoop;
 use super::query::Kind;
 use crate::dht::lookup::Lookup;
-use crate::dht::wire::{Message, MessageType};
+use crate::dht::wire::{Message, MessageType, PeerAddrs};
 use crate::error::Error;
 
 /// A peer searched for.
@@ -22,16 +22,16 @@ pub(super) struct FindPeerQuery {
 }
 
 impl FindPeerQuery {
-    /// A FIND_NODE answer: true when it named the peer searched for.
-    pub fn answer(&mut self, m: &Message) -> bool {
-        let named = m
-            .closer_peers
+    /// A FIND_NODE answer's closer peers, with only the addresses worth
+    /// dialling left (see [`crate::address::Reach::keeps`]): true when
+    /// they name the peer searched for with at least one.
+    pub fn answer(&mut self, closer: &[PeerAddrs]) -> bool {
+        let named = closer
             .iter()
-            .filter_map(|p| p.decode())
             .find(|p| p.peer == self.peer && !p.addrs.is_empty());
         match named {
             Some(p) => {
-                self.found = p.addrs;
+                self.found = p.addrs.clone();
                 true
             }
             None => false,

@@ -288,7 +288,7 @@ impl EventLoop {
                     Kind::Get(g) => self.get_answer(g, &peer, &message, &mut q.lookup),
                     Kind::Providers(p) => p.answer(&peer, &message),
                     Kind::FindPeer(f) => {
-                        let named = f.answer(&message);
+                        let named = f.answer(&closer);
                         if named {
                             q.lookup.stop();
                         }
