@@ -74,8 +74,11 @@ pub enum Stored {
     /// Stored (new, or newer than the copy held); on disk once the batch
     /// with this sequence number is committed (`None`: memory only).
     Written(Option<u64>),
-    /// The same write was already held (its expiry is refreshed).
-    Same,
+    /// The same write was already held. A publisher's push may extend its
+    /// life: then the new expiry is on disk once the batch with this
+    /// sequence number is committed (`None`: nothing to write, or memory
+    /// only), so the push is acknowledged only after that, like a new one.
+    Same(Option<u64>),
 }
 
 /// Counters of what loading the database found.
@@ -227,7 +230,7 @@ impl Store {
             Arrival::Stale => Err(Refusal::Stale),
             Arrival::Same => {
                 let Some(h) = self.records.get_mut(&record.key) else {
-                    return Ok(Stored::Same);
+                    return Ok(Stored::Same(None));
                 };
                 h.confirmed = true;
                 // Only the publisher's republishing extends a copy's life;
@@ -237,11 +240,12 @@ impl Store {
                     (Some(a), Some(b)) if from_publisher => Some(a.max(b)),
                     (a, _) => a,
                 };
-                if later != h.record.expires {
-                    h.record.expires = later;
-                    self.mark_record(record.key);
+                if later == h.record.expires {
+                    return Ok(Stored::Same(None));
                 }
-                Ok(Stored::Same)
+                h.record.expires = later;
+                self.mark_record(record.key);
+                Ok(Stored::Same(self.flush()))
             }
             Arrival::Newer => {
                 self.admit(&record, holder)?;

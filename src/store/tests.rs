@@ -162,7 +162,7 @@ fn the_newest_write_wins_whatever_the_order() {
     );
     assert_eq!(
         s.accept(record("colour", "blue", Some(b), 200), Some(a)),
-        Ok(Stored::Same)
+        Ok(Stored::Same(None))
     );
     assert!(matches!(
         s.accept(record("colour", "green", Some(a), 300), Some(a)),

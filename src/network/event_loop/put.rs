@@ -153,8 +153,7 @@ impl EventLoop {
             expires: Some(now + self.settings.timings.record_ttl),
         };
         let seq = match self.store.put_own(record.clone()) {
-            Ok(Stored::Written(seq)) => seq,
-            Ok(Stored::Same) => None,
+            Ok(Stored::Written(seq) | Stored::Same(seq)) => seq,
             Err(refusal) => {
                 let _ = reply.send(Err(Error::Refused(refusal)));
                 return;

@@ -136,10 +136,9 @@ impl EventLoop {
             record.version = Version::next_after(held);
         }
         match self.store.accept(record, Some(peer)) {
-            Ok(Stored::Written(seq)) => {
+            Ok(Stored::Written(seq) | Stored::Same(seq)) => {
                 self.ack_after(seq, Ack::Inbound(channel, Box::new(request)))
             }
-            Ok(Stored::Same) => self.ack_after(None, Ack::Inbound(channel, Box::new(request))),
             Err(refusal) => self.refuse(peer, &key, refusal, channel),
         }
     }
