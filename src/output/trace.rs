@@ -85,13 +85,12 @@ pub fn bits(p: &Point, n: usize) -> String {
         .collect()
 }
 
-/// `2^x` for a distance (how far, on the scale the picture uses), with x
-/// rounded down to one decimal so the text never overstates the distance:
-/// the farthest peers show `2^255.9`, never `2^256.0`, which no distance
-/// reaches.
+/// `2^x` for a distance (how far, on the scale the picture uses), x to
+/// one decimal, never above 255.9: no XOR distance reaches 2^256, so the
+/// farthest peers must not read `2^256.0`.
 pub fn log2_text(d: &Distance) -> String {
     match d.log2() {
-        Some(l) => format!("2^{:.1}", (l * 10.0).floor() / 10.0),
+        Some(l) => format!("2^{:.1}", l.min(255.9)),
         None => "0".into(),
     }
 }
@@ -215,14 +214,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn distances_are_shown_rounded_down() {
+    fn distances_are_shown_to_one_decimal_and_below_2_256() {
         let p = Point::of_bytes(b"greeting");
         // Highest bit 255 and every bit below set: just under 2^256.
         let far = p.distance(&p.in_bucket(255, [0xff; 32]));
         assert_eq!(log2_text(&far), "2^255.9");
         assert_eq!(log2_text(&p.distance(&p.in_bucket(0, [0; 32]))), "2^0.0");
         // Distance 3: log2 3 = 1.58.
-        assert_eq!(log2_text(&p.distance(&p.in_bucket(1, [0xff; 32]))), "2^1.5");
+        assert_eq!(log2_text(&p.distance(&p.in_bucket(1, [0xff; 32]))), "2^1.6");
         assert_eq!(log2_text(&p.distance(&p)), "0");
     }
 }
