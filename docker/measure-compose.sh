@@ -31,6 +31,22 @@ trap cleanup EXIT INT TERM
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+# retry_until DEADLINE WHAT CMD...: runs CMD until it succeeds; past
+# DEADLINE ($SECONDS) says "WHAT within N s" on stderr, with the last
+# answer CMD left in $last, and exits 1.
+last=""
+retry_until() {
+    local deadline="$1" what="$2"
+    shift 2
+    last=""
+    until "$@"; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            echo "$what within ${wait_secs}s${last:+ (last: $last)}" >&2
+            exit 1
+        fi
+        sleep 0.1 # polling pace; the deadline bounds the wait
+    done
+}
 
 for run in $(seq 1 "$runs"); do
     project="p2pmeasure$$r$run"
@@ -51,25 +67,17 @@ for run in $(seq 1 "$runs"); do
     deadline=$((SECONDS + wait_secs))
 
     # The put succeeds as soon as the seed's node answers (it stores locally).
-    until docker exec "$seed" p2pnode ctl --timeout 5s put measure "run $run" >/dev/null 2>&1; do
-        if [ "$SECONDS" -ge "$deadline" ]; then
-            echo "run $run: the seed did not accept a put within ${wait_secs}s" >&2
-            exit 1
-        fi
-        sleep 0.1 # polling pace; the deadline above bounds the wait
-    done
+    put_on_seed() { docker exec "$seed" p2pnode ctl --timeout 5s put measure "run $run" >/dev/null 2>&1; }
+    retry_until "$deadline" "run $run: the seed did not accept a put" put_on_seed
     put_done="$(now)"
 
     # The get succeeds once the peer has joined and finds the seed's record.
-    answer=""
-    until answer="$(docker exec "$peer" p2pnode ctl --json --timeout 10s get measure 2>/dev/null)" &&
-        grep -q "\"value\":\"run $run\"" <<<"$answer"; do
-        if [ "$SECONDS" -ge "$deadline" ]; then
-            echo "run $run: no peer got the value within ${wait_secs}s (last: $answer)" >&2
-            exit 1
-        fi
-        sleep 0.1 # polling pace; the deadline above bounds the wait
-    done
+    get_on_peer() {
+        last="$(docker exec "$peer" p2pnode ctl --json --timeout 10s get measure 2>/dev/null)" &&
+            grep -q "\"value\":\"run $run\"" <<<"$last"
+    }
+    retry_until "$deadline" "run $run: no peer got the value" get_on_peer
+    answer="$last"
     got="$(now)"
     from="$(sed -n 's/.*"from":"\([^"]*\)".*/\1/p' <<<"$answer")"
     echo "run $run: $peers peers; compose up returned after $(elapsed "$start" "$up_done") s;" \
