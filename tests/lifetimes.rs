@@ -14,14 +14,10 @@ const BIN: Binary = Binary::new(env!("CARGO_BIN_EXE_p2pnode"));
 #[test]
 fn expired_provider_records_make_room() {
     let mut b = BIN.start(Opts::default().args(&[
-        "--max-provider-keys",
-        "1",
-        "--record-ttl",
-        "3s",
-        "--republish-interval",
-        "2s",
-        "--replication-interval",
-        "1s",
+        "--max-provider-keys=1",
+        "--record-ttl=3s",
+        "--republish-interval=2s",
+        "--replication-interval=1s",
     ]));
     let seed = b.tcp_addr().to_string();
     let provide_and_quit = |key: &str| {
@@ -47,12 +43,9 @@ fn expired_provider_records_make_room() {
 #[test]
 fn copies_never_lapse_while_their_publisher_is_up() {
     let flags = [
-        "--record-ttl",
-        "6s",
-        "--republish-interval",
-        "4s",
-        "--replication-interval",
-        "3s",
+        "--record-ttl=6s",
+        "--republish-interval=4s",
+        "--replication-interval=3s",
     ];
     let mut a = BIN.start(Opts::default().args(&flags));
     let mut h = BIN.start(Opts::default().args(&flags).bootstrap(a.tcp_addr()));
