@@ -254,6 +254,50 @@ mod tests {
     }
 
     #[test]
+    fn host_names_take_dashes_dots_and_underscores_up_to_253_characters() {
+        for host in ["seed-1", "tasks.seed", "p2p_node_1", "a-b.c_d"] {
+            assert_eq!(
+                t(&format!("{host}:5")).addr.to_string(),
+                format!("/dns/{host}/tcp/5")
+            );
+        }
+        let longest = "a".repeat(253);
+        assert_eq!(
+            t(&longest).addr.to_string(),
+            format!("/dns/{longest}/tcp/4001")
+        );
+        let err = format!("{longest}a").parse::<Target>().unwrap_err();
+        assert!(err.contains("is not a host name"), "{err}");
+    }
+
+    #[test]
+    fn a_bracketed_ipv6_address_without_port_takes_the_default_port() {
+        assert_eq!(t("[::1]").addr.to_string(), "/ip6/::1/tcp/4001");
+        assert_eq!(t("::1").addr.to_string(), "/ip6/::1/tcp/4001");
+    }
+
+    #[test]
+    fn p2p_must_end_a_multiaddr() {
+        let err = format!("/ip4/1.2.3.4/p2p/{ID}/tcp/1")
+            .parse::<Target>()
+            .unwrap_err();
+        assert!(err.contains("/p2p/ must come last"), "{err}");
+    }
+
+    #[test]
+    fn targets_print_as_the_address_they_dial() {
+        let with_peer = t(&format!("node1:5000/p2p/{ID}"));
+        assert_eq!(
+            with_peer.to_string(),
+            format!("/dns/node1/tcp/5000/p2p/{ID}")
+        );
+        assert_eq!(t("10.1.2.3").to_string(), "/ip4/10.1.2.3/tcp/4001");
+        let dial: DialTarget = format!("/ip4/127.0.0.1/tcp/1/p2p/{ID}").parse().unwrap();
+        assert_eq!(dial.to_string(), format!("/ip4/127.0.0.1/tcp/1/p2p/{ID}"));
+        assert_eq!(ID.parse::<DialTarget>().unwrap().to_string(), ID);
+    }
+
+    #[test]
     fn lists_split_on_commas_and_spaces() {
         assert!(parse_list("").unwrap().is_empty());
         assert!(parse_list("  , ").unwrap().is_empty());

@@ -116,6 +116,13 @@ mod tests {
     }
 
     #[test]
+    fn quoted_text_keeps_printable_unicode_as_it_is() {
+        assert_eq!(quote("日本 語"), "\"日本 語\"");
+        assert_eq!(quote("é\u{2028}"), r#""é\u{2028}""#);
+        assert_eq!(escape_controls("é\u{2028}"), r"é\u{2028}");
+    }
+
+    #[test]
     fn escape_controls_leaves_the_rest() {
         assert_eq!(escape_controls("plain \"text\" \\"), "plain \"text\" \\");
         assert_eq!(escape_controls("a\nb\x1b\x7f"), "a\\nb\\x1b\\x7f");

@@ -196,13 +196,37 @@ fn commands_print_as_lines_that_parse_back() {
             key: key("mh:x y"),
             quorum: Quorum::All,
         },
+        Command::Get {
+            key: key("k"),
+            quorum: Quorum::N(NonZeroUsize::new(3).unwrap()),
+        },
         Command::Closest { key: key("k") },
+        Command::Dial {
+            target: "node1:5".parse().unwrap(),
+        },
         Command::Stats,
     ] {
         let line = c.to_string();
         assert_eq!(p(&line), Ok(c), "{line}");
     }
     assert_eq!(put("my key", "v").to_string(), r#"put "my key" v"#);
+    let get_3 = p("get k --quorum 3").unwrap();
+    assert_eq!(get_3.to_string(), "get k --quorum 3");
+    let dial = p("dial node1:5").unwrap();
+    assert_eq!(dial.to_string(), "dial /dns/node1/tcp/5");
+}
+
+#[test]
+fn a_quorum_with_no_key_before_it_is_a_usage_error() {
+    // `--quorum 2` is the option even as the only arguments: the key and
+    // value are missing, they are not `--quorum` and `2`.
+    for line in ["put --quorum 2", "get --quorum 2"] {
+        assert!(
+            matches!(p(line), Err(ParseError::Usage { .. })),
+            "{line}: {:?}",
+            p(line)
+        );
+    }
 }
 
 #[test]

@@ -102,3 +102,75 @@ impl Store {
         validate(record)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use libp2p::identity::Keypair;
+
+    use super::*;
+    use crate::dht::Version;
+
+    const LIMIT: usize = 100;
+
+    fn store() -> Store {
+        let limits = Limits {
+            max_value_bytes: LIMIT,
+            max_key_bytes: 80,
+            ..Limits::default()
+        };
+        Store::in_memory(PeerId::random(), &limits)
+    }
+
+    /// An owned record of `size` value bytes, signed by its owner.
+    fn owned_record(size: usize) -> Record {
+        let owner = Keypair::generate_ed25519();
+        let key = owned::key(&owner.public().to_peer_id(), b"name");
+        let sealed = owned::seal(&owner, &key, Version(1), &vec![7; size]).unwrap();
+        Record::new(key, sealed)
+    }
+
+    #[test]
+    fn a_key_of_exactly_the_limit_fits() {
+        let s = store();
+        assert_eq!(s.check_key(&RecordKey::new(&[b'k'; 80])), Ok(()));
+        assert_eq!(
+            s.check_key(&RecordKey::new(&[b'k'; 81])),
+            Err(Refusal::KeyTooLong {
+                size: 81,
+                limit: 80
+            })
+        );
+    }
+
+    #[test]
+    fn an_owned_value_is_measured_without_its_envelope() {
+        let s = store();
+        // The envelope (key, signature, public key) is larger than the
+        // limit; the value inside it is exactly the limit: it fits.
+        let mut fits = owned_record(LIMIT);
+        assert!(fits.value.len() > LIMIT);
+        assert_eq!(s.check_record(&mut fits), Ok(()));
+        assert_eq!(fits.version, Version(1));
+        let mut over = owned_record(LIMIT + 1);
+        assert_eq!(
+            s.check_record(&mut over),
+            Err(Refusal::ValueTooLarge {
+                size: LIMIT + 1,
+                limit: LIMIT
+            })
+        );
+    }
+
+    #[test]
+    fn an_envelope_too_large_to_fit_is_refused_before_its_signature_is_checked() {
+        let s = store();
+        let mut huge = owned_record(LIMIT + 3 * owned::ENVELOPE_ROOM);
+        let size = huge.value.len();
+        // Its size as sent, not the opened value's: nothing was opened.
+        assert_eq!(
+            s.check_record(&mut huge),
+            Err(Refusal::ValueTooLarge { size, limit: LIMIT })
+        );
+        assert_eq!(huge.version, Version::NONE);
+    }
+}

@@ -169,3 +169,120 @@ impl std::fmt::Display for Measure {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn each_refusal_names_its_flag_and_metric_label() {
+        let owner = PeerId::random();
+        let cases = [
+            (
+                Refusal::ValueTooLarge { size: 2, limit: 1 },
+                Some("--max-value-size"),
+                "value_too_large",
+            ),
+            (
+                Refusal::MessageTooLarge { size: 2, limit: 1 },
+                Some("--max-value-size"),
+                "message_too_large",
+            ),
+            (
+                Refusal::KeyTooLong { size: 2, limit: 1 },
+                Some("--max-key-size"),
+                "key_too_long",
+            ),
+            (
+                Refusal::Full { limit: 1 },
+                Some("--max-records"),
+                "store_full",
+            ),
+            (
+                Refusal::BytesFull { limit: 1 },
+                Some("--max-store-bytes"),
+                "store_bytes_full",
+            ),
+            (
+                Refusal::PeersShareFull {
+                    measure: Measure::Records,
+                    limit: 1,
+                },
+                Some("--max-records"),
+                "peers_share_full",
+            ),
+            (
+                Refusal::PeersShareFull {
+                    measure: Measure::Bytes,
+                    limit: 1,
+                },
+                Some("--max-store-bytes"),
+                "peers_share_full",
+            ),
+            (
+                Refusal::PeerQuota {
+                    measure: Measure::Records,
+                    limit: 1,
+                },
+                Some("--max-records-per-peer"),
+                "peer_quota",
+            ),
+            (
+                Refusal::PeerQuota {
+                    measure: Measure::Bytes,
+                    limit: 1,
+                },
+                Some("--max-bytes-per-peer"),
+                "peer_quota",
+            ),
+            (
+                Refusal::NotAllowed { what: "no" },
+                Some("--accept-records"),
+                "policy",
+            ),
+            (
+                Refusal::ProvidersFull { limit: 1 },
+                Some("--max-provider-keys"),
+                "providers_full",
+            ),
+            (Refusal::Stale, None, "stale"),
+            (Refusal::Invalid("bad"), None, "invalid"),
+            (Refusal::OwnedByOther { owner }, None, "not_owner"),
+        ];
+        let cli = crate::cli::Cli::command();
+        for (refusal, flag, label) in cases {
+            assert_eq!(refusal.flag(), flag, "{refusal:?}");
+            assert_eq!(refusal.label(), label, "{refusal:?}");
+            // The flag named is one the node takes.
+            if let Some(flag) = flag {
+                assert!(
+                    cli.get_arguments()
+                        .any(|a| a.get_long() == flag.strip_prefix("--")),
+                    "{flag}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn quota_refusals_name_their_measure() {
+        let records = Refusal::PeerQuota {
+            measure: Measure::Records,
+            limit: 5,
+        };
+        assert_eq!(
+            records.to_string(),
+            "this peer's quota on this node is used up (5 records per peer)"
+        );
+        let bytes = Refusal::PeersShareFull {
+            measure: Measure::Bytes,
+            limit: 9,
+        };
+        assert_eq!(
+            bytes.to_string(),
+            "the store is full for other peers' records (9 bytes)"
+        );
+    }
+}

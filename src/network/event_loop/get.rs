@@ -36,6 +36,9 @@ pub(super) struct GetQuery {
 }
 
 impl GetQuery {
+    /// Whether the lookup can stop now: enough copies for the quorum (a
+    /// copy from the network among them when the local one is unchecked).
+    /// `all` is never satisfied early: it asks every live closest peer.
     fn satisfied(&self) -> bool {
         let network = self.copies.iter().filter(|(p, _)| p.is_some()).count();
         if self.need_network && network == 0 {
@@ -46,6 +49,16 @@ impl GetQuery {
             Quorum::N(n) => self.copies.len() >= n.get(),
             Quorum::All => false,
         }
+    }
+}
+
+/// Whether a finished `get` met its quorum with `copies` copies (this
+/// node's own included): `N` needs N of them, the default and `all` one
+/// (`all` asked every live closest peer, whatever they held).
+fn get_quorum_met(quorum: Quorum, copies: usize) -> bool {
+    match quorum {
+        Quorum::Default | Quorum::All => copies > 0,
+        Quorum::N(n) => copies >= n.get(),
     }
 }
 
@@ -152,11 +165,7 @@ impl EventLoop {
         if let Some(best) = &newest {
             self.repair(&copies, best);
         }
-        let met = match quorum {
-            Quorum::Default => !copies.is_empty(),
-            Quorum::N(n) => copies.len() >= n.get(),
-            Quorum::All => !copies.is_empty(),
-        };
+        let met = get_quorum_met(quorum, copies.len());
         let report = report(key, copies, met, asked, lookup.started(), oversized);
         let _ = reply.send(Ok(report));
     }
@@ -254,5 +263,71 @@ fn report(
         quorum_met: quorum_met && !copies.is_empty(),
         elapsed: started.elapsed(),
         peers_queried,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroUsize;
+
+    use super::*;
+
+    fn n(n: usize) -> Quorum {
+        Quorum::N(NonZeroUsize::new(n).unwrap())
+    }
+
+    /// A `get` in flight holding this node's own copy (when `local`) and
+    /// `network` copies from peers.
+    fn query(quorum: Quorum, local: bool, network: usize, need_network: bool) -> GetQuery {
+        let record = Record::new(RecordKey::new("k"), b"v".to_vec());
+        let mut copies = Vec::new();
+        if local {
+            copies.push((None, record.clone()));
+        }
+        for _ in 0..network {
+            copies.push((Some(PeerId::random()), record.clone()));
+        }
+        GetQuery {
+            key: record.key.clone(),
+            quorum,
+            reply: oneshot::channel().0,
+            copies,
+            need_network,
+            oversized: 0,
+        }
+    }
+
+    #[test]
+    fn the_default_quorum_stops_at_the_first_copy() {
+        assert!(!query(Quorum::Default, false, 0, false).satisfied());
+        assert!(query(Quorum::Default, true, 0, false).satisfied());
+        assert!(query(Quorum::Default, false, 1, false).satisfied());
+    }
+
+    #[test]
+    fn an_unchecked_local_copy_waits_for_one_from_the_network() {
+        assert!(!query(Quorum::Default, true, 0, true).satisfied());
+        assert!(query(Quorum::Default, true, 1, true).satisfied());
+        // Counted copies include the local one once a peer has answered.
+        assert!(query(n(2), true, 1, true).satisfied());
+    }
+
+    #[test]
+    fn a_quorum_of_n_stops_at_n_copies_and_all_never_early() {
+        assert!(!query(n(3), true, 1, false).satisfied());
+        assert!(query(n(3), true, 2, false).satisfied());
+        assert!(query(n(3), false, 4, false).satisfied());
+        assert!(!query(Quorum::All, true, 5, false).satisfied());
+    }
+
+    #[test]
+    fn a_finished_get_meets_its_quorum_with_enough_copies() {
+        for quorum in [Quorum::Default, Quorum::All] {
+            assert!(!get_quorum_met(quorum, 0), "{quorum:?}");
+            assert!(get_quorum_met(quorum, 1), "{quorum:?}");
+        }
+        assert!(!get_quorum_met(n(2), 1));
+        assert!(get_quorum_met(n(2), 2));
+        assert!(get_quorum_met(n(2), 3));
     }
 }

@@ -69,6 +69,19 @@ pub(super) struct PutQuery {
     pub started: Instant,
 }
 
+/// Whether a `put` met its quorum: `replicated` peers confirmed storing
+/// the record, out of `wanted` (the live closest peers it was sent to).
+/// The default is met by the local store alone; `N` needs N confirmations;
+/// `all` needs every one of the `wanted`, and at least one (a node alone
+/// in its network has not replicated anything).
+fn put_quorum_met(quorum: Quorum, replicated: usize, wanted: usize) -> bool {
+    match quorum {
+        Quorum::Default => true,
+        Quorum::N(n) => replicated >= n.get(),
+        Quorum::All => wanted > 0 && replicated >= wanted,
+    }
+}
+
 /// This node's own put, waiting for the network and for the disk.
 pub(super) struct OwnPut {
     reply: oneshot::Sender<Result<PutReport, Error>>,
@@ -222,11 +235,7 @@ impl EventLoop {
 
     /// The store phase is over.
     pub(super) fn put_network_done(&mut self, id: QueryId, p: PutQuery, _lookup: &Lookup) {
-        let quorum_met = match p.quorum {
-            Quorum::Default => true,
-            Quorum::N(n) => p.replicated >= n.get(),
-            Quorum::All => p.wanted > 0 && p.replicated >= p.wanted,
-        };
+        let quorum_met = put_quorum_met(p.quorum, p.replicated, p.wanted);
         let report = PutReport {
             key: p.record.key.clone(),
             version: p.record.version,
@@ -285,5 +294,36 @@ impl EventLoop {
             ..record
         };
         let _ = self.store.accept(record, Some(from));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroUsize;
+
+    use super::*;
+
+    #[test]
+    fn the_default_quorum_is_met_by_the_local_store_alone() {
+        assert!(put_quorum_met(Quorum::Default, 0, 0));
+        assert!(put_quorum_met(Quorum::Default, 0, 20));
+    }
+
+    #[test]
+    fn a_quorum_of_n_needs_n_confirmations() {
+        let two = Quorum::N(NonZeroUsize::new(2).unwrap());
+        assert!(!put_quorum_met(two, 0, 20));
+        assert!(!put_quorum_met(two, 1, 20));
+        assert!(put_quorum_met(two, 2, 20));
+        assert!(put_quorum_met(two, 3, 20));
+    }
+
+    #[test]
+    fn all_needs_every_live_closest_peer_and_at_least_one() {
+        assert!(!put_quorum_met(Quorum::All, 0, 0));
+        assert!(!put_quorum_met(Quorum::All, 1, 0));
+        assert!(!put_quorum_met(Quorum::All, 2, 3));
+        assert!(put_quorum_met(Quorum::All, 3, 3));
+        assert!(put_quorum_met(Quorum::All, 1, 1));
     }
 }
