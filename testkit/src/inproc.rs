@@ -25,6 +25,11 @@ const K: usize = 20;
 const JOIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// The pace of polls of a node's state (each is a round trip to its loop).
 const POLL: Duration = Duration::from_millis(50);
+/// How long one command may take before the test fails instead of hanging:
+/// well past the default query timeout (30 s), as a command that is never
+/// answered (a lost reply in the event loop) must be a failure, not a
+/// test stopped by the runner minutes later.
+const ANSWER_BOUND: Duration = Duration::from_secs(120);
 
 /// Logs of the test (`RUST_LOG`) through the test writer, once per process.
 pub fn init_logs() {
@@ -204,9 +209,18 @@ impl NodeExt for Node {
     async fn cmd(&self, line: &str) -> Value {
         let mut out = Vec::new();
         let input = format!("{line}\n");
-        repl::run(&self.client, input.as_bytes(), &mut out, Format::Json)
-            .await
-            .expect("writing to a byte buffer");
+        tokio::time::timeout(
+            ANSWER_BOUND,
+            repl::run(&self.client, input.as_bytes(), &mut out, Format::Json),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "node {}: no answer to '{line}' within {ANSWER_BOUND:?}",
+                self.peer_id
+            )
+        })
+        .expect("writing to a byte buffer");
         let text = String::from_utf8(out).expect("UTF-8 output");
         let mut lines = text.lines();
         let first = lines
