@@ -135,31 +135,11 @@ impl Rogue {
             .unwrap_or_else(|_| panic!("rogue: no connection to {addr} in time"))
     }
 
-    /// Asks `peer` for the record under `key` (GET_VALUE), as it holds it.
+    /// Asks `peer` for the record under `key` (GET_VALUE), as it holds it:
+    /// `None` when it holds none (or the request failed).
     pub async fn get(&mut self, peer: PeerId, key: &[u8]) -> Option<WireRecord> {
         let m = Message::request(MessageType::GetValue, key.to_vec());
-        let id = self.swarm.behaviour_mut().kad.send_request(&peer, m);
-        let wait = async {
-            loop {
-                if let SwarmEvent::Behaviour(BehaviourEvent::Kad(
-                    request_response::Event::Message {
-                        message:
-                            request_response::Message::Response {
-                                request_id,
-                                response,
-                            },
-                        ..
-                    },
-                )) = self.swarm.select_next_some().await
-                    && request_id == id
-                {
-                    return response.and_then(|m| m.record);
-                }
-            }
-        };
-        tokio::time::timeout(TIMEOUT, wait)
-            .await
-            .expect("an answer to GET_VALUE in time")
+        self.request(peer, m).await.and_then(|m| m.record)
     }
 
     /// Sends `message` to `peer` and waits for the answer: `None` when the

@@ -24,6 +24,18 @@ pub fn ctl(data_dir: &Path, timeout: &str, args: &[&str]) -> (Option<i32>, Value
     (out.code(), v)
 }
 
+/// Copies the regular files of `from` (a data directory, a fixture) into
+/// the new directory `to`.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("the copy's directory");
+    for entry in std::fs::read_dir(from).expect("the directory to copy") {
+        let entry = entry.expect("an entry");
+        if entry.file_type().expect("its type").is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy a file");
+        }
+    }
+}
+
 /// The log file's text so far.
 pub fn log_text(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()

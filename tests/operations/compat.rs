@@ -12,17 +12,9 @@ use p2pnode::keys::UserKey;
 use p2pnode::store::Store;
 use p2pnode_testkit::Opts;
 
-use crate::common::{BIN, WAIT};
+use crate::common::{BIN, WAIT, copy_dir};
 
 const FIXTURE: &str = "tests/fixtures/release-e949448";
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("the copy's directory");
-    for entry in std::fs::read_dir(from).expect("the fixture") {
-        let entry = entry.expect("an entry");
-        std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy a file");
-    }
-}
 
 pub fn previous_release() {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURE);

@@ -10,7 +10,7 @@ use std::process::Command;
 use p2pnode_testkit::harness::Prerequisite;
 use p2pnode_testkit::{Ask, NodeProc, Opts, eventually};
 
-use crate::common::{BIN, WAIT};
+use crate::common::{BIN, WAIT, copy_dir};
 
 /// The permission to mount a tmpfs (root).
 pub const MOUNT: Prerequisite = Prerequisite {
@@ -112,17 +112,6 @@ pub fn full_disk() {
         "{stats}"
     );
     assert!(stats["store_failing"].is_null(), "{stats}");
-}
-
-/// Copies the regular files of `from` into the new directory `to`.
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("the copy's directory");
-    for entry in std::fs::read_dir(from).expect("the data directory") {
-        let entry = entry.expect("an entry");
-        if entry.file_type().expect("its type").is_file() {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy a file");
-        }
-    }
 }
 
 /// Guards "your own puts are on disk before put answers" on a disk that

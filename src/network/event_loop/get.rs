@@ -44,11 +44,7 @@ impl GetQuery {
         if self.need_network && network == 0 {
             return false;
         }
-        match self.quorum {
-            Quorum::Default => !self.copies.is_empty(),
-            Quorum::N(n) => self.copies.len() >= n.get(),
-            Quorum::All => false,
-        }
+        !matches!(self.quorum, Quorum::All) && get_quorum_met(self.quorum, self.copies.len())
     }
 }
 
